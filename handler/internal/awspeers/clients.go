@@ -26,24 +26,27 @@ func Config() aws.Config {
 	}
 }
 
-// S3Client returns an S3 client for the peer at endpoint, using path-style addressing.
-func S3Client(endpoint string) *s3.Client {
-	return s3.NewFromConfig(Config(), func(o *s3.Options) {
+// S3Client returns an S3 client for the peer at endpoint, using path-style
+// addressing; optFns run after the peer settings.
+func S3Client(endpoint string, optFns ...func(*s3.Options)) *s3.Client {
+	peer := func(o *s3.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
 		o.UsePathStyle = true
-	})
+	}
+
+	return s3.NewFromConfig(Config(), append([]func(*s3.Options){peer}, optFns...)...)
 }
 
-// DynamoDBClient returns a DynamoDB client for the peer at endpoint.
-func DynamoDBClient(endpoint string) *dynamodb.Client {
-	return dynamodb.NewFromConfig(Config(), func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(endpoint)
-	})
+// DynamoDBClient returns a DynamoDB client for the peer at endpoint; optFns run after the peer settings.
+func DynamoDBClient(endpoint string, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
+	peer := func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) }
+
+	return dynamodb.NewFromConfig(Config(), append([]func(*dynamodb.Options){peer}, optFns...)...)
 }
 
-// SecretsClient returns a Secrets Manager client for the peer at endpoint.
-func SecretsClient(endpoint string) *secretsmanager.Client {
-	return secretsmanager.NewFromConfig(Config(), func(o *secretsmanager.Options) {
-		o.BaseEndpoint = aws.String(endpoint)
-	})
+// SecretsClient returns a Secrets Manager client for the peer at endpoint; optFns run after the peer settings.
+func SecretsClient(endpoint string, optFns ...func(*secretsmanager.Options)) *secretsmanager.Client {
+	peer := func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(endpoint) }
+
+	return secretsmanager.NewFromConfig(Config(), append([]func(*secretsmanager.Options){peer}, optFns...)...)
 }
