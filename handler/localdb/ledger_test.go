@@ -229,3 +229,29 @@ func TestConcurrentRecord(t *testing.T) {
 		t.Fatalf("History = %d records, %v; want %d", len(got), err, n)
 	}
 }
+
+// BenchmarkHistoryCommit looks one commit up among many records; the commit index keeps
+// the cost independent of the ledger's size.
+func BenchmarkHistoryCommit(b *testing.B) {
+	db, err := localdb.Open(filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	const n = 5000
+	for i := range n {
+		rec := pipeline.Record{
+			Delivery: fmt.Sprint("d", i), Project: "DEMO", Repo: fmt.Sprint("r", i%20), Branch: "main",
+			Commit: fmt.Sprintf("%040x", i), Outcome: pipeline.OutcomeArchived, Time: base.Add(time.Duration(i)),
+		}
+		if err := db.Record(b.Context(), rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	q := pipeline.Query{Commit: fmt.Sprintf("%040x", n/2)}
+	for b.Loop() {
+		if got, err := db.History(b.Context(), q); err != nil || len(got) != 1 {
+			b.Fatalf("History = %d records, %v", len(got), err)
+		}
+	}
+}

@@ -171,3 +171,19 @@ func TestReopenClearsUnfinishedUploads(t *testing.T) {
 		t.Fatalf("after reopen: %q %+v", got, head)
 	}
 }
+
+// BenchmarkPut stores 1 MiB versions of one key, fsync included.
+func BenchmarkPut(b *testing.B) {
+	s, err := localstore.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	body := payload(1, 1<<20)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := s.Put(b.Context(), key, bytes.NewReader(body), pipeline.Meta{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
