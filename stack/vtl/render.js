@@ -1,0 +1,96 @@
+'use strict';
+// Renders an API Gateway mapping template with velocityjs, the way API Gateway's Velocity would.
+// Reads {"template", "body", "headers", "path", "query", "context"} as JSON on stdin and writes the
+// rendered text to stdout. $input and $util follow the API Gateway mapping template reference.
+const { render } = require('velocityjs');
+
+// javaURLEncode matches java.net.URLEncoder.encode(s, "UTF-8"): only A-Z a-z 0-9 . - * _ stay, space is '+'.
+function javaURLEncode(s) {
+  return encodeURIComponent(String(s))
+    .replace(/[!'()~]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
+    .replace(/%20/g, '+');
+}
+
+// javaURLDecode matches java.net.URLDecoder.decode(s, "UTF-8"): '+' is a space, %XX are UTF-8 bytes.
+function javaURLDecode(s) {
+  return decodeURIComponent(String(s).replace(/\+/g, ' '));
+}
+
+// escapeJavaScript follows commons-lang StringEscapeUtils.escapeJavaScript, which API Gateway uses.
+function escapeJavaScript(s) {
+  const named = { '"': '\\"', "'": "\\'", '\\': '\\\\', '/': '\\/', '\b': '\\b', '\f': '\\f', '\n': '\\n',
+    '\r': '\\r', '\t': '\\t' };
+  let out = '';
+  for (const ch of String(s)) {
+    const code = ch.codePointAt(0);
+    if (named[ch]) {
+      out += named[ch];
+    } else if (code < 0x20 || code > 0x7e) {
+      const units = code > 0xffff ? [ch.charCodeAt(0), ch.charCodeAt(1)] : [code];
+      out += units.map((u) => '\\u' + u.toString(16).toUpperCase().padStart(4, '0')).join('');
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+// jsonPath evaluates the JSONPath subset templates use: $, $.a.b, $.a[0], $['a'].
+function jsonPath(doc, path) {
+  if (path === '$' || path === '') return doc;
+  const steps = String(path).replace(/^\$/, '').match(/\.[^.[\]]+|\[\d+\]|\['[^']*'\]/g) || [];
+  let cur = doc;
+  for (const step of steps) {
+    if (cur === null || cur === undefined) return undefined;
+    if (step.startsWith('.')) cur = cur[step.slice(1)];
+    else if (step.startsWith("['")) cur = cur[step.slice(2, -2)];
+    else cur = cur[Number(step.slice(1, -1))];
+  }
+  return cur;
+}
+
+function main(req) {
+  const headers = req.headers || {};
+  const pathParams = req.path || {};
+  const query = req.query || {};
+  let parsed;
+  const doc = () => {
+    if (parsed === undefined) parsed = JSON.parse(req.body);
+    return parsed;
+  };
+  const input = {
+    body: req.body,
+    path: (p) => jsonPath(doc(), p),
+    json: (p) => JSON.stringify(jsonPath(doc(), p)),
+    params: (name) => {
+      if (name === undefined) return { path: pathParams, querystring: query, header: headers };
+      for (const m of [pathParams, query, headers]) {
+        if (Object.prototype.hasOwnProperty.call(m, name)) return m[name];
+      }
+      return '';
+    },
+  };
+  const util = {
+    urlEncode: javaURLEncode,
+    urlDecode: javaURLDecode,
+    parseJson: (s) => JSON.parse(s),
+    escapeJavaScript,
+    base64Encode: (s) => Buffer.from(String(s), 'utf8').toString('base64'),
+    base64Decode: (s) => Buffer.from(String(s), 'base64').toString('utf8'),
+  };
+  const context = Object.assign({ requestId: 'test-request', stage: 'v1', httpMethod: 'POST',
+    identity: { sourceIp: '192.0.2.1' } }, req.context || {});
+  return render(req.template, { input, util, context });
+}
+
+let raw = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => { raw += chunk; });
+process.stdin.on('end', () => {
+  try {
+    process.stdout.write(main(JSON.parse(raw)));
+  } catch (err) {
+    process.stderr.write(String(err && err.stack ? err.stack : err) + '\n');
+    process.exit(1);
+  }
+});
