@@ -130,7 +130,7 @@ func loadConfig(ctx *pulumi.Context) (Config, error) {
 	c.KnownHosts, _ = r.str("knownHosts")
 	if c.KnownHosts == "" {
 		r.fail("knownHosts", "is required", khFix)
-	} else if c.GitServer != "" {
+	} else if gitServerPattern.MatchString(c.GitServer) {
 		if err := checkKnownHosts(c.KnownHosts, c.GitServer); err != nil {
 			r.fail("knownHosts", err.Error(), khFix)
 		}

@@ -84,6 +84,9 @@ func hostMatches(pattern, host string) bool {
 		mac.Write([]byte(host))
 		return hmac.Equal(mac.Sum(nil), want)
 	}
+	if pattern == host {
+		return true
+	}
 	ok, err := path.Match(pattern, host)
 	return err == nil && ok
 }
