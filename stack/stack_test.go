@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/backlog-webhook/backlog-webhook/handler/dynamoledger"
 )
 
 func writeFile(t *testing.T, path, data string) {
@@ -196,15 +198,35 @@ func TestTable(t *testing.T) {
 	for _, a := range table.Inputs["attributes"].([]any) {
 		declared[get(a, "name").(string)] = true
 	}
-	var commitIndex bool
+	indexes := map[string]string{}
 	for _, ix := range table.Inputs["globalSecondaryIndexes"].([]any) {
 		hash := get(ix, "hashKey").(string)
 		if !declared[hash] {
 			t.Errorf("index %v hashes on undeclared attribute %s", get(ix, "name"), hash)
 		}
-		commitIndex = commitIndex || hash == "commit"
+		indexes[get(ix, "name").(string)] = hash
 	}
-	if !commitIndex {
-		t.Error("no index on commit")
+	wantIndexes := map[string]string{
+		dynamoledger.IndexCommit:  dynamoledger.AttrCommit,
+		dynamoledger.IndexRepo:    dynamoledger.AttrRepoKey,
+		dynamoledger.IndexProject: dynamoledger.AttrProject,
+		dynamoledger.IndexAll:     dynamoledger.AttrScope,
+	}
+	if !reflect.DeepEqual(indexes, wantIndexes) {
+		t.Errorf("indexes %v, want the ledger's %v", indexes, wantIndexes)
+	}
+
+	// The function may query every index, and only those of this table.
+	arn := table.State["arn"].(string)
+	var granted []string
+	for _, st := range parsePolicy(t, m.named(t, "aws:iam/rolePolicy:RolePolicy", "function").Inputs["policy"]).Statement {
+		if st.Sid == "Ledger" {
+			granted = st.Resource
+		}
+	}
+	for name := range wantIndexes {
+		if !slices.Contains(granted, arn+"/index/"+name) {
+			t.Errorf("function may not query index %s: ledger grants %v", name, granted)
+		}
 	}
 }

@@ -2,10 +2,11 @@ package main
 
 import (
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dynamodb"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/backlog-webhook/backlog-webhook/handler/dynamoledger"
 )
 
 // ledgerActions are what the ledger calls: GetItem, Query, and TransactWriteItems, which IAM authorizes
@@ -13,14 +14,14 @@ import (
 var ledgerActions = []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
 	"dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"}
 
-// ledgerTableArgs turns the ledger's own CreateTable request into table arguments, so the stack and
+// ledgerTableArgs turns the ledger's own CreateTable request (dynamoledger.TableInput) into table arguments, so the stack and
 // the ledger cannot disagree on keys or indexes. The stack adds TTL, point-in-time recovery and encryption.
 func ledgerTableArgs() (*dynamodb.TableArgs, []string) {
-	in := ledgerTableInput("ledger")
+	in := dynamoledger.TableInput("ledger")
 	args := &dynamodb.TableArgs{
 		BillingMode: pulumi.String(string(in.BillingMode)),
 		Ttl: &dynamodb.TableTtlArgs{
-			AttributeName: pulumi.String(attrExpiresAt),
+			AttributeName: pulumi.String(dynamoledger.AttrExpiresAt),
 			Enabled:       pulumi.Bool(true),
 		},
 		PointInTimeRecovery:  &dynamodb.TablePointInTimeRecoveryArgs{Enabled: pulumi.Bool(true)},
@@ -73,42 +74,4 @@ func newTable(ctx *pulumi.Context) (*dynamodb.Table, []string, error) {
 	args, indexes := ledgerTableArgs()
 	table, err := dynamodb.NewTable(ctx, "ledger", args)
 	return table, indexes, err
-}
-
-// The ledger's table schema, as the handler's dynamoledger package defines it.
-const (
-	attrPK        = "pk"
-	attrSK        = "sk"
-	attrExpiresAt = "expiresAt"
-)
-
-func ledgerTableInput(name string) *awsdynamodb.CreateTableInput {
-	attrs := []types.AttributeDefinition{}
-	for _, a := range []string{attrPK, attrSK, "commit", "repoKey", "project", "scope"} {
-		attrs = append(attrs, types.AttributeDefinition{
-			AttributeName: aws.String(a), AttributeType: types.ScalarAttributeTypeS,
-		})
-	}
-	var indexes []types.GlobalSecondaryIndex
-	for _, ix := range [][2]string{{"commit", "commit"}, {"repo", "repoKey"}, {"project", "project"}, {"all", "scope"}} {
-		indexes = append(indexes, types.GlobalSecondaryIndex{
-			IndexName:  aws.String(ix[0]),
-			KeySchema:  keySchema(ix[1], attrSK),
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
-		})
-	}
-	return &awsdynamodb.CreateTableInput{
-		TableName:              aws.String(name),
-		BillingMode:            types.BillingModePayPerRequest,
-		AttributeDefinitions:   attrs,
-		KeySchema:              keySchema(attrPK, attrSK),
-		GlobalSecondaryIndexes: indexes,
-	}
-}
-
-func keySchema(hash, rng string) []types.KeySchemaElement {
-	return []types.KeySchemaElement{
-		{AttributeName: aws.String(hash), KeyType: types.KeyTypeHash},
-		{AttributeName: aws.String(rng), KeyType: types.KeyTypeRange},
-	}
 }
