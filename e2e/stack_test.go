@@ -48,7 +48,8 @@ func TestStackDeployed(t *testing.T) {
 		{name: "no token", method: http.MethodPost, url: base},
 		{name: "GET on the webhook", method: http.MethodGet, url: url},
 	} {
-		if got, _ := stackRequest(ctx, t, probe.method, probe.url, "application/json", body); got != http.StatusForbidden {
+		got, _ := stackRequest(ctx, t, probe.method, probe.url, "application/json", body)
+		if got != http.StatusForbidden {
 			t.Errorf("%s: API Gateway answered %d, want 403", probe.name, got)
 		}
 	}
@@ -147,9 +148,11 @@ func stackEventually(ctx context.Context, t *testing.T, what string, check func(
 // what it found, so a rejected or failed delivery is visible in the failure message.
 func stackLedgerHas(ctx context.Context, db *dynamodb.Client, table, repo string) (bool, string) {
 	out, err := db.Scan(ctx, &dynamodb.ScanInput{
-		TableName:                 aws.String(table),
-		FilterExpression:          aws.String("repoKey = :r"),
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":r": &ddbtypes.AttributeValueMemberS{Value: repo}},
+		TableName:        aws.String(table),
+		FilterExpression: aws.String("repoKey = :r"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":r": &ddbtypes.AttributeValueMemberS{Value: repo},
+		},
 	})
 	if err != nil {
 		return false, err.Error()

@@ -113,14 +113,15 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		checkAllows(t, rp.Name, parsePolicy(t, rp.Inputs["policy"]), own)
 	}
 	checkAllows(t, "bucket policy", parsePolicy(t, m.one(t, "aws:s3/bucketPolicy:BucketPolicy").Inputs["policy"]), own)
-	checkAllows(t, "API policy", parsePolicy(t, m.one(t, "aws:apigateway/restApiPolicy:RestApiPolicy").Inputs["policy"]),
-		own)
+	apiPolicy := m.one(t, "aws:apigateway/restApiPolicy:RestApiPolicy").Inputs["policy"]
+	checkAllows(t, "API policy", parsePolicy(t, apiPolicy), own)
 
 	for _, role := range m.of("aws:iam/role:Role") {
 		for _, st := range parsePolicy(t, role.Inputs["assumeRolePolicy"]).Statement {
 			svc, _ := get(st.Principal, "Service").(string)
 			if !slices.Equal(st.Action, []string{"sts:AssumeRole"}) || !strings.HasSuffix(svc, ".amazonaws.com") {
-				t.Errorf("role %s may be assumed by %v with %v; want one AWS service", role.Name, st.Principal, st.Action)
+				t.Errorf("role %s may be assumed by %v with %v; want one AWS service",
+					role.Name, st.Principal, st.Action)
 			}
 		}
 	}

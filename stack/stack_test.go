@@ -179,7 +179,8 @@ func TestBucket(t *testing.T) {
 		abort = abort || get(rule, "abortIncompleteMultipartUpload.daysAfterInitiation") != nil
 	}
 	if !noncurrent || !abort {
-		t.Errorf("lifecycle: noncurrent expiry after 21 days %v, abort incomplete uploads %v; want both", noncurrent, abort)
+		t.Errorf("lifecycle: noncurrent expiry after 21 days %v, abort incomplete uploads %v; want both",
+			noncurrent, abort)
 	}
 }
 
@@ -219,7 +220,8 @@ func TestTable(t *testing.T) {
 	// The function may query every index, and only those of this table.
 	arn := table.State["arn"].(string)
 	var granted []string
-	for _, st := range parsePolicy(t, m.named(t, "aws:iam/rolePolicy:RolePolicy", "function").Inputs["policy"]).Statement {
+	fnPolicy := m.named(t, "aws:iam/rolePolicy:RolePolicy", "function").Inputs["policy"]
+	for _, st := range parsePolicy(t, fnPolicy).Statement {
 		if st.Sid == "Ledger" {
 			granted = st.Resource
 		}

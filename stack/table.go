@@ -11,11 +11,12 @@ import (
 
 // ledgerActions are what the ledger calls: GetItem, Query, and TransactWriteItems, which IAM authorizes
 // through the put, update, delete and condition-check actions of the items it writes.
-var ledgerActions = []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
-	"dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"}
+var ledgerActions = []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem",
+	"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"}
 
-// ledgerTableArgs turns the ledger's own CreateTable request (dynamoledger.TableInput) into table arguments, so the stack and
-// the ledger cannot disagree on keys or indexes. The stack adds TTL, point-in-time recovery and encryption.
+// ledgerTableArgs turns the ledger's own CreateTable request (dynamoledger.TableInput) into table
+// arguments, so the stack and the ledger cannot disagree on keys or indexes. The stack adds TTL,
+// point-in-time recovery and encryption.
 func ledgerTableArgs() (*dynamodb.TableArgs, []string) {
 	in := dynamoledger.TableInput("ledger")
 	args := &dynamodb.TableArgs{
