@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/backlog-webhook/backlog-webhook/handler/server"
+	"github.com/backlog-webhook/backlog-webhook/handler/webhook"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg localConfig
+	fs := newFlagSet("serve", "serve [flags]", stdout)
+	cfg.flags(fs)
+	listen := fs.String("listen", envOr(envListen, "127.0.0.1:8080"), "listen address (env "+envListen+")")
+	token := fs.String("token", os.Getenv(envToken), "secret path segment of the webhook URL (env "+envToken+")")
+	workers := fs.Int("workers", 2, "repositories archived at once")
+	attempts := fs.Int("max-attempts", 5, "tries before a webhook is moved to the dead letters")
+	verbose := fs.Bool("v", false, "log debug detail")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := textLogger(stderr, *verbose)
+
+	if cfg.GitServer == "" {
+		d, err := startDemo(cfg.Data, log)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		d.configure(&cfg)
+		*token = d.token
+		defer fmt.Fprintln(stdout, "demo stopped")
+		return serve(ctx, &cfg, serveOptions{listen: *listen, token: *token, workers: *workers,
+			attempts: *attempts, started: d.announce(stdout)}, log)
+	}
+	if *token == "" {
+		return fmt.Errorf("set --token or %s to the secret path segment of the webhook URL", envToken)
+	}
+	if err := cfg.validate(true); err != nil {
+		return err
+	}
+	return serve(ctx, &cfg, serveOptions{listen: *listen, token: *token, workers: *workers, attempts: *attempts,
+		started: func(addr string, _ *server.Worker) {
+			log.Info("listening", "url", "http://"+addr+server.PathPrefix+"<token>")
+		}}, log)
+}
+
+// serveOptions are the server settings beside the pipeline's configuration.
+type serveOptions struct {
+	listen   string
+	token    string
+	workers  int
+	attempts int
+	started  func(addr string, w *server.Worker) // called once the listener is bound
+}
+
+// serve runs the intake and the worker until ctx is done.
+func serve(ctx context.Context, cfg *localConfig, o serveOptions, log *slog.Logger) error {
+	if err := cfg.validate(true); err != nil {
+		return err
+	}
+	l, err := cfg.open()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+
+	p := l.pipeline(cfg, log)
+	w := server.NewWorker(l.db, func(ctx context.Context, d webhook.Delivery) error {
+		_, err := p.Handle(ctx, d)
+		return err
+	}, server.WorkerConfig{Workers: o.workers, MaxAttempts: o.attempts}, log)
+
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           server.NewIntake(o.token, l.db, w.Add, log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	go func() {
+		<-ctx.Done()
+		shut, c := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c()
+		_ = srv.Shutdown(shut)
+	}()
+	if o.started != nil {
+		o.started(ln.Addr().String(), w)
+	}
+	err = srv.Serve(ln)
+	cancel()
+	werr := <-done
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return errors.Join(err, werr)
+}
+
+// randomToken returns a fresh webhook token.
+func randomToken() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
