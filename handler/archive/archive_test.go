@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -277,5 +278,32 @@ func TestSubfolders(t *testing.T) {
 	want := "a assets bin src vendor ünïcödé"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("Subfolders = %q, want %q", got, want)
+	}
+}
+
+// TestWriteStreamsLargeBlobs checks that a large blob is streamed: archiving it
+// allocates far less than its size.
+func TestWriteStreamsLargeBlobs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 48 MiB repository")
+	}
+	const size = 48 << 20
+	big := bytes.Repeat([]byte("0123456789abcdef\n"), size/17)
+	dir, _, st := buildRepo(t, []gitserver.File{{Path: "big.txt", Data: big}}, true)
+	tree := treeOf(t, dir, "main")
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	stats, err := Write(t.Context(), io.Discard, st, tree, Options{})
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Bytes != int64(len(big)) {
+		t.Fatalf("archived %d bytes, want %d", stats.Bytes, len(big))
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > size/4 {
+		t.Errorf("allocated %d MiB to archive a %d MiB blob", alloc>>20, size>>20)
 	}
 }
