@@ -174,7 +174,8 @@ func TestWriteMatchesGitArchive(t *testing.T) {
 						i, g.Name, g.Kind, g.MTime, w.Name, w.Kind, w.MTime)
 				}
 				if g.Content != w.Content {
-					t.Errorf("%s: content differs from git archive (%d vs %d bytes)", g.Name, len(g.Content), len(w.Content))
+					t.Errorf("%s: content differs from git archive (%d vs %d bytes)",
+						g.Name, len(g.Content), len(w.Content))
 				}
 			}
 

@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"encoding/pem"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/backlog-webhook/backlog-webhook/handler/archive"
 	"github.com/backlog-webhook/backlog-webhook/handler/gitserver"
 )
 
@@ -36,7 +38,8 @@ func newFixture(t *testing.T, extra ...gossh.PublicKey) *fixture {
 	t.Helper()
 	root := t.TempDir()
 	dir := gitserver.RepoDir(root, "DEMO", "api")
-	parent, err := gitserver.BuildRepo(t.Context(), dir, "main", []gitserver.File{{Path: "old.txt", Data: []byte("old")}})
+	first := []gitserver.File{{Path: "old.txt", Data: []byte("old")}}
+	parent, err := gitserver.BuildRepo(t.Context(), dir, "main", first)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,6 +97,14 @@ func TestClone(t *testing.T) {
 	}
 	if _, err := repo.Objects().EncodedObject(plumbing.CommitObject, plumbing.NewHash(f.parent)); err == nil {
 		t.Error("parent commit was fetched: the clone is not shallow")
+	}
+	opts := archive.Options{Modified: repo.Time}
+	stats, err := archive.Write(t.Context(), io.Discard, repo.Objects(), repo.Tree, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Files != 9 {
+		t.Errorf("archive of the clone has %d files, the sample repository has 9", stats.Files)
 	}
 
 	if err := repo.Close(); err != nil {
