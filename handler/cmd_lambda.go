@@ -18,7 +18,6 @@ import (
 	smithytracing "github.com/aws/smithy-go/tracing"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -37,12 +36,14 @@ const tracerName = "github.com/backlog-webhook/backlog-webhook/handler"
 // flushTimeout bounds the export of an invocation's spans before Lambda freezes the process.
 const flushTimeout = 2 * time.Second
 
-// newSpanExporter, when set, builds the exporter for traces. The default build sets
-// none, so tracing is a no-op and the binary stays small; a build with the tag otlp
-// sets it from a file of its own (see the README). Spans are exported only when
-// OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT names a
+// newTracerProvider, when set, builds the provider that exports traces, with its
+// flush and shutdown functions. The default build sets none, so tracing is a no-op
+// and neither the OpenTelemetry SDK nor an exporter is linked in; a build with the
+// tag otlp sets it from a file of its own (see the README). Spans are exported only
+// when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT names a
 // collector, such as the ADOT Lambda layer that forwards them to X-Ray.
-var newSpanExporter func(ctx context.Context) (sdktrace.SpanExporter, error)
+var newTracerProvider func(ctx context.Context) (p trace.TracerProvider, flush, shutdown func(context.Context) error,
+	err error)
 
 // runLambda serves SQS batches as an AWS Lambda function until the runtime stops it.
 // It returns only when the configuration or a client cannot be set up.
@@ -103,7 +104,7 @@ func runLambda(ctx context.Context, args []string) error {
 	}
 
 	log.InfoContext(ctx, "lambda ready", slog.String("bucket", cfg.Bucket), slog.String("table", cfg.Table),
-		slog.String("git_server", cfg.GitServer), slog.Duration("batch_reserve", cfg.BatchReserve),
+		slog.String("git_server", cfg.GitServer), slog.String("batch_reserve", cfg.BatchReserve.String()),
 		slog.Bool("tracing", tracing.exporting))
 
 	handle := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
@@ -121,54 +122,55 @@ func runLambda(ctx context.Context, args []string) error {
 	return nil
 }
 
-// tracing is the program's tracer and, when spans are exported, its SDK provider.
+// tracing is the program's tracer and, when spans are exported, how to flush them.
 type tracing struct {
 	provider  trace.TracerProvider
 	tracer    trace.Tracer
-	sdk       *sdktrace.TracerProvider // nil when nothing is exported
 	exporting bool
+	flushFn   func(context.Context) error // nil when nothing is exported
+	stopFn    func(context.Context) error
 }
 
-// startTracing sets up an exporting provider when an exporter is built in and an
-// OTLP endpoint is configured, and a no-op provider otherwise: no collector, no
-// export attempts and no error lines.
+// startTracing sets up an exporting provider when one is built in and an OTLP
+// endpoint is configured, and a no-op provider otherwise: no collector, no export
+// attempts and no error lines.
 func startTracing(ctx context.Context, log *slog.Logger) (*tracing, error) {
 	endpoint := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") + os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
-	if newSpanExporter == nil || endpoint == "" {
+	if newTracerProvider == nil || endpoint == "" {
 		provider := noop.NewTracerProvider()
 		return &tracing{provider: provider, tracer: provider.Tracer(tracerName)}, nil
 	}
 
-	exp, err := newSpanExporter(ctx)
+	provider, flush, shutdown, err := newTracerProvider(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("lambda: trace exporter: %w", err)
+		return nil, fmt.Errorf("lambda: tracing: %w", err)
 	}
-	sdk := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
 	log.DebugContext(ctx, "tracing enabled")
 
-	return &tracing{provider: sdk, tracer: sdk.Tracer(tracerName), sdk: sdk, exporting: true}, nil
+	return &tracing{provider: provider, tracer: provider.Tracer(tracerName), exporting: true,
+		flushFn: flush, stopFn: shutdown}, nil
 }
 
 // flush exports the invocation's spans before Lambda freezes the process.
 func (t *tracing) flush(ctx context.Context, log *slog.Logger) {
-	if t.sdk == nil {
+	if t.flushFn == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
 	defer cancel()
-	if err := t.sdk.ForceFlush(ctx); err != nil {
+	if err := t.flushFn(ctx); err != nil {
 		log.WarnContext(ctx, "trace export failed", slog.Any("error", err))
 	}
 }
 
 // shutdown exports what is left when the runtime stops the process.
 func (t *tracing) shutdown(log *slog.Logger) {
-	if t.sdk == nil {
+	if t.stopFn == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
 	defer cancel()
-	if err := t.sdk.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	if err := t.stopFn(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("trace shutdown failed", slog.Any("error", err))
 	}
 }
