@@ -115,6 +115,18 @@ func (p *Pipeline) archiveOne(ctx context.Context, log *slog.Logger, repo *clone
 		return rec, fmt.Errorf("read current version: %w", err)
 	}
 
+	// Claim the record before uploading. A delivery recorded already (redelivered after the
+	// branch moved on) stores nothing: the new version would have no record pointing at it.
+	claim := rec
+	claim.Outcome, claim.Reason = OutcomeFailed, "archive started, not finished"
+	if err := p.ledger.Record(ctx, claim); errors.Is(err, ErrDuplicate) {
+		rec.Outcome, rec.Reason = OutcomeUnchanged, "delivery already recorded"
+		log.Info("archive skipped: delivery already recorded", "key", t.key)
+		return rec, nil
+	} else if err != nil {
+		return rec, fmt.Errorf("claim record: %w", err)
+	}
+
 	obj, stats, err := p.upload(ctx, repo, t, Meta{
 		Project: b.Project, Repo: b.Repo, Branch: b.Branch, Commit: rec.Commit, Tree: rec.Tree, Delivery: b.Delivery,
 	})

@@ -144,7 +144,7 @@ func TestS3FailureInMultipartUploadLeavesNothingAndRetrySucceeds(t *testing.T) {
 }
 
 func TestLedgerFailureAfterS3UploadIsCompletedByRedelivery(t *testing.T) {
-	e := newAWSEnv(t, nil, []faults.Fault{{Match: faults.DynamoDBOp("TransactWriteItems")}})
+	e := newAWSEnv(t, nil, []faults.Fault{{Match: faults.DynamoDBOp("TransactWriteItems"), After: 1}})
 	c := e.commit(t, "DEMO", "api", "main", files("one\n"))
 	key := layout.Key("DEMO", "api", "main")
 	d := push(t, "DEMO", "api", "main", c)
