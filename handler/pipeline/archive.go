@@ -52,11 +52,11 @@ func (p *Pipeline) Archive(ctx context.Context, req Request) (Result, error) {
 		TempDir: p.cfg.TempDir,
 	})
 	if err != nil {
-		log.Error("clone failed", "err", err.Error())
+		log.ErrorContext(ctx, "clone failed", "err", err.Error())
 		return Result{}, fmt.Errorf("archive %s: %w", name, err)
 	}
 	defer repo.Close()
-	log.Info("cloned", "commit", repo.Commit.String(), "tree", repo.Tree.String(),
+	log.InfoContext(ctx, "cloned", "commit", repo.Commit.String(), "tree", repo.Tree.String(),
 		"ms", time.Since(start).Milliseconds())
 
 	targets, err := p.targets(repo, b, req.Subfolders)
@@ -109,7 +109,7 @@ func (p *Pipeline) archiveOne(ctx context.Context, log *slog.Logger, repo *clone
 			// This delivery stored the version on an earlier attempt that failed before recording it.
 			rec.Outcome, rec.Reason, rec.Commit = OutcomeArchived, "", head.Meta.Commit
 		}
-		log.Info("archive unchanged", "key", t.key, "version", head.Version, "tree", rec.Tree)
+		log.InfoContext(ctx, "archive unchanged", "key", t.key, "version", head.Version, "tree", rec.Tree)
 		return rec, nil
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return rec, fmt.Errorf("read current version: %w", err)
@@ -121,7 +121,7 @@ func (p *Pipeline) archiveOne(ctx context.Context, log *slog.Logger, repo *clone
 	claim.Outcome, claim.Reason = OutcomeFailed, "archive started, not finished"
 	if err := p.ledger.Record(ctx, claim); errors.Is(err, ErrDuplicate) {
 		rec.Outcome, rec.Reason = OutcomeUnchanged, "delivery already recorded"
-		log.Info("archive skipped: delivery already recorded", "key", t.key)
+		log.InfoContext(ctx, "archive skipped: delivery already recorded", "key", t.key)
 		return rec, nil
 	} else if err != nil {
 		return rec, fmt.Errorf("claim record: %w", err)
@@ -131,11 +131,11 @@ func (p *Pipeline) archiveOne(ctx context.Context, log *slog.Logger, repo *clone
 		Project: b.Project, Repo: b.Repo, Branch: b.Branch, Commit: rec.Commit, Tree: rec.Tree, Delivery: b.Delivery,
 	})
 	if err != nil {
-		log.Error("archive failed", "key", t.key, "err", err.Error())
+		log.ErrorContext(ctx, "archive failed", "key", t.key, "err", err.Error())
 		return rec, err
 	}
 	rec.Outcome, rec.Version, rec.Size, rec.Duration = OutcomeArchived, obj.Version, obj.Size, time.Since(start)
-	log.Info("archived", "key", t.key, "version", obj.Version, "commit", rec.Commit, "files", stats.Files,
+	log.InfoContext(ctx, "archived", "key", t.key, "version", obj.Version, "commit", rec.Commit, "files", stats.Files,
 		"bytes", obj.Size, "ms", rec.Duration.Milliseconds())
 	return rec, nil
 }

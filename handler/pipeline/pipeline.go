@@ -59,13 +59,13 @@ func (p *Pipeline) Handle(ctx context.Context, d webhook.Delivery) (Result, erro
 
 	ev, err := webhook.Parse(d.ContentType, d.Body)
 	if err != nil {
-		log.Warn("webhook rejected", "reason", err.Error())
+		log.WarnContext(ctx, "webhook rejected", "reason", err.Error())
 		rec := Record{Delivery: d.ID, Event: "invalid", Outcome: OutcomeRejected, Reason: err.Error(),
 			Payload: payload(d.Body), Time: p.now()}
 		return p.record(ctx, Result{}, rec)
 	}
 	log = log.With("repo", ev.FullName(), "ref", ev.Ref)
-	log.Info("webhook received", "kind", string(ev.Kind), "type", ev.Type, "revisions", len(ev.Revisions))
+	log.InfoContext(ctx, "webhook received", "kind", string(ev.Kind), "type", ev.Type, "revisions", len(ev.Revisions))
 
 	base := Record{
 		Delivery: d.ID, Project: ev.Project, Repo: ev.Repo, Branch: ev.Branch, Event: string(ev.Kind),
@@ -74,18 +74,18 @@ func (p *Pipeline) Handle(ctx context.Context, d webhook.Delivery) (Result, erro
 	switch ev.Kind {
 	case webhook.KindPush:
 	case webhook.KindDelete:
-		log.Info("branch deleted; archives kept")
+		log.InfoContext(ctx, "branch deleted; archives kept")
 		base.Outcome, base.Reason = OutcomeDeleted, "branch deleted; its archives are kept"
 		return p.record(ctx, Result{}, base)
 	default:
-		log.Info("webhook ignored", "reason", ev.Reason)
+		log.InfoContext(ctx, "webhook ignored", "reason", ev.Reason)
 		base.Outcome, base.Reason = OutcomeIgnored, ev.Reason
 		return p.record(ctx, Result{}, base)
 	}
 
 	dec := p.cfg.Rules.Decide(ev.Project, ev.Repo, ev.Branch)
 	if !dec.Archive {
-		log.Info("push skipped", "reason", dec.Reason)
+		log.InfoContext(ctx, "push skipped", "reason", dec.Reason)
 		base.Outcome, base.Reason = OutcomeIgnored, dec.Reason
 		return p.record(ctx, Result{}, base)
 	}
