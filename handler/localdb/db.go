@@ -28,6 +28,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Errors returned for arguments the database refuses.
@@ -35,6 +36,9 @@ var (
 	// ErrInvalid is returned for records and messages missing an identity or holding NUL
 	// bytes in an indexed field.
 	ErrInvalid = errors.New("invalid argument")
+
+	// ErrInUse is returned by Open when another process holds the file, such as a running server.
+	ErrInUse = errors.New("in use by another process (a running 'handler serve'?); stop it first")
 )
 
 // Bucket names.
@@ -67,6 +71,9 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("localdb: open %s: %w", path, err)
 	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("localdb: open %s: %w", path, ErrInUse)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("localdb: open %s: %w", path, err)
 	}
