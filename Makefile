@@ -24,6 +24,7 @@ demo: tools ## run the demo flow once, unattended; prints the archive's path las
 	$(GO) run ./handler demo --data $(DATA)
 
 test: tools ## run every test (the stack's and the Lambda emulator's included)
+	npm ci --prefix stack/vtl --no-audit --no-fund --loglevel=error
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 $(PKGS)
 
@@ -74,10 +75,13 @@ fuzz: ## fuzz each parser and mapper for FUZZTIME
 soak: tools ## 1,000 webhooks over 50 repositories through the local server (loopback only)
 	$(GO) test -count=1 -run Soak -v -timeout 20m -tags soak ./handler/server/
 
-tools: ## install what the tests need from Debian (git) when missing
+tools: ## install what the tests need from Debian when missing: git (test and demo repositories), node (VTL tests)
 	@command -v git-upload-pack >/dev/null 2>&1 || { \
 	  echo 'installing git (git-upload-pack serves the test and demo repositories)'; \
 	  apt-get update -qq && apt-get install -y -qq git >/dev/null; }
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo 'installing node and npm (the API Gateway template is rendered with velocityjs)'; \
+	  apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
 
 clean: ## remove build output and the local data directory
 	rm -rf $(BIN) $(DATA)
