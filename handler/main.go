@@ -39,8 +39,7 @@ func commands() []command {
 		{"get", "write a stored archive to a file", runGet},
 		{"dead", "list webhooks that failed every attempt, or queue one again", runDead},
 		{"demo", "run the whole local flow once and print the archive's path", runDemo},
-		{"lambda", "run as an AWS Lambda function (the default under the Lambda runtime)",
-			func(ctx context.Context, args []string, _, _ io.Writer) error { return runLambda(ctx, args) }},
+		{"lambda", "run as an AWS Lambda function (the default under the Lambda runtime)", runLambdaCmd},
 	}
 }
 
@@ -80,4 +79,15 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'handler <command> --help' for a command's flags.")
+}
+
+// runLambdaCmd is the lambda command: it takes no flags but --help, which names its environment.
+func runLambdaCmd(ctx context.Context, args []string, stdout, _ io.Writer) error {
+	fs := newFlagSet("lambda", "lambda\n\nConfigured through the environment: DYNAMODB_TABLE_NAME, S3_BUCKET_NAME,\n"+
+		"BACKLOG_GIT_SERVER_URL, SECRET_MANAGER_SSH_SECRET_NAME (required), BRANCH_RULES,\n"+
+		"NONCURRENT_RETENTION_DAYS, BATCH_RESERVE (optional); see the README.", stdout)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return runLambda(ctx, fs.Args())
 }

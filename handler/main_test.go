@@ -1,0 +1,83 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
+)
+
+func runCmd(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, &out, &errOut)
+	return out.String(), err
+}
+
+func TestEveryCommandHasHelp(t *testing.T) {
+	for _, c := range commands() {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := runCmd(t, c.name, "--help")
+			if !errors.Is(err, flag.ErrHelp) || !strings.Contains(out, "Usage: handler "+c.name) {
+				t.Fatalf("--help: err %v, output %q", err, out)
+			}
+		})
+	}
+	if _, err := runCmd(t, "nonsense"); err == nil || !strings.Contains(err.Error(), "unknown command") {
+		t.Fatalf("unknown command: %v", err)
+	}
+}
+
+func TestDemoThenListAndGet(t *testing.T) {
+	data := t.TempDir()
+	out, err := runCmd(t, "demo", "--data", data)
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	path := lines[len(lines)-1]
+	if filepath.Dir(path) != filepath.Join(data, "demo") {
+		t.Fatalf("the last line %q is not the archive's path", path)
+	}
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatalf("demo archive: %v", err)
+	}
+	names := map[string]bool{}
+	for _, f := range zr.File {
+		names[f.Name] = true
+	}
+	_ = zr.Close()
+	if !names["README.md"] || !names["scripts/build.sh"] {
+		t.Fatalf("demo archive holds %v", names)
+	}
+
+	out, err = runCmd(t, "list", "--data", data, "--json", "--repo", "DEMO/sample")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec pipeline.Record
+	if err := json.Unmarshal([]byte(strings.Split(out, "\n")[0]), &rec); err != nil {
+		t.Fatalf("list --json: %v: %q", err, out)
+	}
+	if rec.Outcome != pipeline.OutcomeArchived || rec.Key != "DEMO/sample/main.zip" || len(rec.Commit) != 40 {
+		t.Fatalf("newest record %+v", rec)
+	}
+
+	got := filepath.Join(t.TempDir(), "got.zip")
+	if _, err := runCmd(t, "get", "--data", data, "--repo", "DEMO/sample", "--branch", "main",
+		"--commit", rec.Commit, "--out", got); err != nil {
+		t.Fatalf("get --commit: %v", err)
+	}
+	if _, err := runCmd(t, "get", "--data", data, "--repo", "DEMO/sample", "--branch", "main",
+		"--commit", strings.Repeat("0", 40), "--out", got); err == nil {
+		t.Fatal("get of a commit never archived succeeded")
+	}
+}
