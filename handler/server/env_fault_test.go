@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -165,12 +166,27 @@ func postJSON(t *testing.T, url string, body []byte) (int, []byte) {
 // accept posts body and fails the test unless the intake acknowledged it; it returns the delivery id.
 func accept(t *testing.T, url string, body []byte) string {
 	t.Helper()
-	status, raw := postJSON(t, url, body)
-	var a answer
-	if err := json.Unmarshal(raw, &a); err != nil || status != http.StatusAccepted || a.Delivery == "" {
-		t.Fatalf("webhook not acknowledged: %d %s", status, raw)
+	id, err := tryAccept(url, body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return a.Delivery
+	return id
+}
+
+// tryAccept posts body and returns the delivery id the intake acknowledged, or why it did not.
+// Unlike accept it may run on any goroutine.
+func tryAccept(url string, body []byte) (string, error) {
+	resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("post: %w", err)
+	}
+	defer resp.Body.Close()
+	var a answer
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != http.StatusAccepted ||
+		a.Delivery == "" {
+		return "", fmt.Errorf("webhook not acknowledged: %d %+v (%v)", resp.StatusCode, a, err)
+	}
+	return a.Delivery, nil
 }
 
 func writeFile(t *testing.T, path string, b []byte) {

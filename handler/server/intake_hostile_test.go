@@ -115,29 +115,38 @@ func startIntake(t *testing.T) *intakeServer {
 // send posts body to path and returns the status and the decoded answer.
 func (s *intakeServer) send(t *testing.T, method, path string, hdr http.Header, body io.Reader) (int, answer) {
 	t.Helper()
-	req, err := http.NewRequest(method, s.url+path, body)
+	status, a, err := s.trySend(method, path, hdr, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return status, a
+}
+
+// trySend is send for any goroutine: it returns what went wrong instead of failing the test.
+func (s *intakeServer) trySend(method, path string, hdr http.Header, body io.Reader) (int, answer, error) {
+	var a answer
+	req, err := http.NewRequest(method, s.url+path, body)
+	if err != nil {
+		return 0, a, err
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return 0, a, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
-		t.Fatal(err)
+		return 0, a, err
 	}
-	var a answer
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		if err := json.Unmarshal(raw, &a); err != nil {
-			t.Fatalf("%s %s answered %d with non-JSON %q", method, path, resp.StatusCode, raw)
+			return 0, a, fmt.Errorf("%s %s answered %d with non-JSON %q", method, path, resp.StatusCode, raw)
 		}
 	}
-	return resp.StatusCode, a
+	return resp.StatusCode, a, nil
 }
 
 // idle waits until the worker has processed everything queued.
@@ -364,9 +373,11 @@ func TestIntakeFloodOfConcurrentRequests(t *testing.T) {
 	for range senders {
 		wg.Go(func() {
 			for j := range work {
-				status, a := s.send(t, "POST", j.path, jsonHdr, bytes.NewReader(j.body))
+				status, a, err := s.trySend("POST", j.path, jsonHdr, bytes.NewReader(j.body))
 				mu.Lock()
 				switch {
+				case err != nil:
+					wrong = append(wrong, err.Error())
 				case j.good && status == http.StatusAccepted:
 					accepted[a.Delivery]++
 				case !j.good && status >= 400 && status < 500:
