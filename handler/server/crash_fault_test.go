@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -27,12 +26,11 @@ import (
 // finished matches the pipeline's log line for a delivery whose archive target is done.
 var finished = regexp.MustCompile(`msg="?(?:archived|archive unchanged|archive skipped[^"]*)"? .*delivery=([0-9a-f]{12})`)
 
-// buildHandler builds the program once per test binary run.
+// buildHandler builds the program with the go command that runs the tests (go test puts it on PATH).
 func buildHandler(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "handler")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	cmd := exec.Command(gobin, "build", "-o", bin, "github.com/backlog-webhook/backlog-webhook/handler")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/backlog-webhook/backlog-webhook/handler")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build handler: %v\n%s", err, out)
 	}
