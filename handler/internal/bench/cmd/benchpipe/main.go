@@ -1,0 +1,95 @@
+// Command benchpipe runs the archive pipeline once, in a process of its own, for
+// the benchmark in package bench: clone over SSH, write the zip, stream it to S3,
+// record it in a local ledger. It prints the ledger record as JSON on standard
+// output; the parent reads its peak memory from the process's resource usage.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+
+	"github.com/backlog-webhook/backlog-webhook/handler/filekeys"
+	"github.com/backlog-webhook/backlog-webhook/handler/internal/awspeers"
+	"github.com/backlog-webhook/backlog-webhook/handler/localdb"
+	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
+	"github.com/backlog-webhook/backlog-webhook/handler/s3store"
+)
+
+type flags struct {
+	url, project, repo, branch, delivery string
+	key, knownHosts                      string
+	s3, bucket, work                     string
+	cpuProfile, memProfile               string
+}
+
+func main() {
+	var f flags
+	flag.StringVar(&f.url, "url", "", "SSH clone URL")
+	flag.StringVar(&f.project, "project", "BENCH", "project key recorded")
+	flag.StringVar(&f.repo, "repo", "", "repository name recorded; it names the S3 key")
+	flag.StringVar(&f.branch, "branch", "main", "branch to archive")
+	flag.StringVar(&f.delivery, "delivery", "bench", "delivery id recorded")
+	flag.StringVar(&f.key, "key", "", "private key file")
+	flag.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file")
+	flag.StringVar(&f.s3, "s3", "", "S3 endpoint URL")
+	flag.StringVar(&f.bucket, "bucket", "archives", "S3 bucket")
+	flag.StringVar(&f.work, "work", "", "directory for the clone and the ledger")
+	flag.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile here")
+	flag.StringVar(&f.memProfile, "memprofile", "", "write a heap profile here")
+	flag.Parse()
+
+	if err := run(context.Background(), f); err != nil {
+		fmt.Fprintln(os.Stderr, "benchpipe:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, f flags) (err error) {
+	if f.cpuProfile != "" {
+		out, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(out); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	db, err := localdb.Open(filepath.Join(f.work, "ledger.db"))
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, db.Close()) }()
+
+	store := s3store.New(awspeers.S3Client(f.s3), f.bucket)
+	keys := filekeys.New(f.key, f.knownHosts)
+	p := pipeline.New(pipeline.Config{TempDir: f.work}, store, db, keys, nil)
+
+	res, err := p.Archive(ctx, pipeline.Request{URL: f.url, Base: pipeline.Record{
+		Delivery: f.delivery, Project: f.project, Repo: f.repo, Branch: f.branch, Event: "push",
+	}})
+	if err != nil {
+		return err
+	}
+	if f.memProfile != "" {
+		if err := writeHeap(f.memProfile); err != nil {
+			return err
+		}
+	}
+	return json.NewEncoder(os.Stdout).Encode(res.Records)
+}
+
+func writeHeap(path string) error {
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	return errors.Join(pprof.Lookup("allocs").WriteTo(out, 0), out.Close())
+}
