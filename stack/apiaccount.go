@@ -29,6 +29,7 @@ func newAccountLogging(ctx *pulumi.Context) (*apigateway.Account, error) {
 	}
 	return apigateway.NewAccount(ctx, "apigateway", &apigateway.AccountArgs{
 		CloudwatchRoleArn: role.Arn,
-		ResetOnDelete:     pulumi.Bool(true),
+		//lint:ignore SA1019 v6 has no other way to clear the account's role when the stack is destroyed
+		ResetOnDelete: pulumi.Bool(true),
 	}, pulumi.DependsOn([]pulumi.Resource{attach}))
 }
