@@ -86,7 +86,7 @@ func TestContextWithHeader(t *testing.T) {
 
 func TestHeaderFromContext(t *testing.T) {
 	const h = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-	//nolint:staticcheck // aws-lambda-go stores the header under this plain string key.
+	//lint:ignore SA1029 aws-lambda-go stores the header under this plain string key.
 	ctx := context.WithValue(context.Background(), "x-amzn-trace-id", h)
 	if got := xray.HeaderFromContext(ctx); got != h {
 		t.Errorf("HeaderFromContext = %q, want %q", got, h)

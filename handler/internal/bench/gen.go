@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"time"
 )
 
@@ -146,9 +145,6 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 }
 
 func (l *limitedBuffer) String() string { return string(l.b) }
-
-// atoi formats n for the stream.
-func atoi(n int) string { return strconv.Itoa(n) }
 
 // rng returns a generator for one piece of content, independent of generation order.
 func rng(seed uint64, parts ...uint64) *rand.Rand {
