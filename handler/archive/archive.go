@@ -48,6 +48,10 @@ type Options struct {
 	// Level is the deflate level, 1 (fastest) to 9 (smallest); zero means DefaultLevel.
 	Level int
 
+	// Recompress makes Write compress every blob itself even when objs can hand
+	// out its stored deflate stream (see DeflatedBlobs).
+	Recompress bool
+
 	// codec overrides the deflate implementation, for benchmarks.
 	codec codec
 }
@@ -83,6 +87,9 @@ func Write(ctx context.Context, w io.Writer, objs storer.EncodedObjectStorer, tr
 		buf:      make([]byte, 32<<10),
 	}
 	a.zw.RegisterCompressor(zip.Deflate, opts.codec.compressor(level))
+	if d, ok := objs.(DeflatedBlobs); ok && !opts.Recompress {
+		a.deflated = d
+	}
 
 	if err := a.tree("", tree); err != nil {
 		return a.stats, fmt.Errorf("archive %s: %w", tree, err)
@@ -104,6 +111,7 @@ type archiver struct {
 	modified time.Time
 	buf      []byte
 	stats    Stats
+	deflated DeflatedBlobs // nil unless the store has the ability and Options.Recompress is off
 }
 
 // tree writes the entries of tree h under prefix in the order git stores them,
@@ -161,6 +169,11 @@ func (a *archiver) dir(name string) error {
 
 // file writes the blob h as name; symbolic links hold their target, stored.
 func (a *archiver) file(name string, h plumbing.Hash, mode fs.FileMode) error {
+	if a.deflated != nil && mode&fs.ModeSymlink == 0 {
+		if done, err := a.rawFile(name, h, mode); done || err != nil {
+			return err
+		}
+	}
 	obj, err := a.objs.EncodedObject(plumbing.BlobObject, h)
 	if err != nil {
 		return fmt.Errorf("%s: read blob %s: %w", name, h, err)

@@ -71,15 +71,17 @@ type Repo struct {
 	Time time.Time
 
 	dir     string
-	storage *filesystem.Storage
+	storage *objects
 }
 
-// Objects returns the object store of the clone, valid until Close.
+// Objects returns the object store of the clone, valid until Close. Besides
+// reading objects, it hands out blobs stored whole in the pack as their raw
+// deflate streams (a DeflatedBlob method that the archive package looks for).
 func (r *Repo) Objects() storer.EncodedObjectStorer { return r.storage }
 
 // Close releases the object store and removes the clone directory.
 func (r *Repo) Close() error {
-	cerr := r.storage.Close()
+	cerr := errors.Join(closePacks(r.storage.packs), r.storage.Close())
 	if err := os.RemoveAll(r.dir); err != nil {
 		return fmt.Errorf("clone: remove %s: %w", r.dir, err)
 	}
@@ -181,7 +183,12 @@ func clone(ctx context.Context, opts Options) (repo *Repo, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("read commit %s: %w", tip.Hash(), err)
 	}
-	return &Repo{Commit: c.Hash, Tree: c.TreeHash, Time: c.Committer.When, dir: dir, storage: st}, nil
+	packs, err := openPacks(st, filepath.Join(dir, "git"))
+	if err != nil {
+		return nil, err
+	}
+	objs := &objects{Storage: st, packs: packs, tmp: dir}
+	return &Repo{Commit: c.Hash, Tree: c.TreeHash, Time: c.Committer.When, dir: dir, storage: objs}, nil
 }
 
 // classify maps an error of go-git or the SSH layer to the package's sentinel errors.

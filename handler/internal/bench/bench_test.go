@@ -19,7 +19,8 @@ import (
 // TestBenchTable runs the pipeline and the C git baseline alternately on each
 // generated repository and logs the table of medians. It runs only with
 // BENCH_TABLE=1; BENCH_ROUNDS (default 3), BENCH_SIZES (e.g. "small,medium") and
-// BENCH_PROFILE (a directory for the pipeline's pprof profiles) tune it.
+// BENCH_PROFILE (a directory for the pipeline's pprof profiles) and BENCH_VERBOSE=1
+// (log the pipeline's steps) tune it.
 func TestBenchTable(t *testing.T) {
 	if os.Getenv("BENCH_TABLE") != "1" {
 		t.Skip("a benchmark of several minutes; make bench runs it with BENCH_TABLE=1")
@@ -32,7 +33,8 @@ func TestBenchTable(t *testing.T) {
 	rounds := envInt(t, "BENCH_ROUNDS", 3)
 	cache := cacheDir(t)
 
-	e := env{scratch: t.TempDir(), child: buildChild(t), profileDir: os.Getenv("BENCH_PROFILE")}
+	e := env{scratch: t.TempDir(), child: buildChild(t), profileDir: os.Getenv("BENCH_PROFILE"),
+		verbose: os.Getenv("BENCH_VERBOSE") == "1"}
 	key, pub, err := gitserver.NewKey()
 	if err != nil {
 		t.Fatal(err)

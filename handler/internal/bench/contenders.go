@@ -26,6 +26,7 @@ type env struct {
 	scratch    string
 	child      string // the benchpipe binary
 	profileDir string // when set, the pipeline writes CPU and heap profiles here
+	verbose    bool   // the pipeline logs its steps into run.Log
 }
 
 // run is one measured run of one contender.
@@ -35,6 +36,7 @@ type run struct {
 	Bytes   int64 // size of the zip uploaded
 	Commit  string
 	Outcome string
+	Log     string // the pipeline's log, when env.verbose
 }
 
 // runPipeline runs the pipeline in a child process against the S3 peer at s3,
@@ -52,6 +54,9 @@ func runPipeline(ctx context.Context, e env, s3, repo, delivery string) (run, er
 		args = append(args, "-cpuprofile", filepath.Join(e.profileDir, repo+".cpu.pprof"),
 			"-memprofile", filepath.Join(e.profileDir, repo+".mem.pprof"))
 	}
+	if e.verbose {
+		args = append(args, "-v")
+	}
 	cmd := exec.CommandContext(ctx, e.child, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -68,7 +73,7 @@ func runPipeline(ctx context.Context, e env, s3, repo, delivery string) (run, er
 		return run{}, fmt.Errorf("pipeline %s: records %q: %v", repo, stdout.String(), err)
 	}
 	return run{Wall: wall, MaxRSS: maxRSS(cmd.ProcessState), Bytes: recs[0].Size, Commit: recs[0].Commit,
-		Outcome: string(recs[0].Outcome)}, nil
+		Outcome: string(recs[0].Outcome), Log: stderr.String()}, nil
 }
 
 // runBaseline does what a user would script with C git: a shallow single-branch

@@ -58,6 +58,9 @@ func measure(t *testing.T, e env, name string, rounds int) (row, error) {
 			}
 			t.Logf("%s round %d: %-8s %8v  rss %4d MiB  zip %d bytes", name, i+1, kind(j == 0, pipeFirst),
 				res.Wall.Round(time.Millisecond), res.MaxRSS>>20, res.Bytes)
+			if res.Log != "" {
+				t.Log(res.Log)
+			}
 		}
 	}
 	r.pipeline, r.git = median(pipes), median(gits)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -26,6 +27,7 @@ type flags struct {
 	key, knownHosts                      string
 	s3, bucket, work                     string
 	cpuProfile, memProfile               string
+	verbose                              bool
 }
 
 func main() {
@@ -42,6 +44,7 @@ func main() {
 	flag.StringVar(&f.work, "work", "", "directory for the clone and the ledger")
 	flag.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile here")
 	flag.StringVar(&f.memProfile, "memprofile", "", "write a heap profile here")
+	flag.BoolVar(&f.verbose, "v", false, "log the pipeline's steps on standard error")
 	flag.Parse()
 
 	if err := run(context.Background(), f); err != nil {
@@ -70,7 +73,11 @@ func run(ctx context.Context, f flags) (err error) {
 
 	store := s3store.New(awspeers.S3Client(f.s3), f.bucket)
 	keys := filekeys.New(f.key, f.knownHosts)
-	p := pipeline.New(pipeline.Config{TempDir: f.work}, store, db, keys, nil)
+	var log *slog.Logger
+	if f.verbose {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	p := pipeline.New(pipeline.Config{TempDir: f.work}, store, db, keys, log)
 
 	res, err := p.Archive(ctx, pipeline.Request{URL: f.url, Base: pipeline.Record{
 		Delivery: f.delivery, Project: f.project, Repo: f.repo, Branch: f.branch, Event: "push",
