@@ -89,7 +89,11 @@ func newAPI(ctx *pulumi.Context, cfg Config, q queues) (webhookAPI, error) {
 	if err != nil {
 		return webhookAPI{}, err
 	}
-	deps := append(route, sendPolicy)
+	answers, err := newGatewayResponses(ctx, api, child)
+	if err != nil {
+		return webhookAPI{}, err
+	}
+	deps := append(append(route, answers...), sendPolicy)
 
 	if len(cfg.AllowedIPs) > 0 {
 		pol, err := apigateway.NewRestApiPolicy(ctx, "webhook", &apigateway.RestApiPolicyArgs{
@@ -110,14 +114,32 @@ func newAPI(ctx *pulumi.Context, cfg Config, q queues) (webhookAPI, error) {
 	return webhookAPI{API: api, URL: pulumi.ToSecret(url).(pulumi.StringOutput)}, nil
 }
 
-// newRoute adds POST with its SQS integration and responses to res. It returns what a deployment waits for.
+// integrationAnswers are the answers of the SQS integration, chosen by the status SQS answered with.
+// SQS answers 400 both for messages it refuses and for faults of this stack; the queue-refused template
+// tells them apart and overrides the status (413 or 500) where needed, so 413 is a method response too.
+// An answer without Body is a method response only, for a status a template sets.
+var integrationAnswers = []struct{ Code, Pattern, Body string }{
+	{Code: "200", Pattern: "", Body: queuedResponse},
+	{Code: "400", Pattern: "400", Body: queueRefusedTemplate()},
+	{Code: "413"},
+	{Code: "500", Pattern: `4(0[1-9]|[1-9]\d)|5\d\d`, Body: failedResponse},
+}
+
+// newRoute adds POST with its body validation, SQS integration and responses to res. It returns what a
+// deployment waits for.
 func newRoute(ctx *pulumi.Context, api *apigateway.RestApi, res *apigateway.Resource, role *iam.Role, q queues,
 	opts ...pulumi.ResourceOption) ([]pulumi.Resource, error) {
+	valid, err := newBodyValidation(ctx, api, opts...)
+	if err != nil {
+		return nil, err
+	}
 	method, err := apigateway.NewMethod(ctx, "hook-post", &apigateway.MethodArgs{
-		RestApi:       api.ID(),
-		ResourceId:    res.ID(),
-		HttpMethod:    pulumi.String("POST"),
-		Authorization: pulumi.String("NONE"),
+		RestApi:            api.ID(),
+		ResourceId:         res.ID(),
+		HttpMethod:         pulumi.String("POST"),
+		Authorization:      pulumi.String("NONE"),
+		RequestValidatorId: valid.Validator.ID(),
+		RequestModels:      pulumi.StringMap{contentTypeJSON: valid.Model.Name},
 	}, opts...)
 	if err != nil {
 		return nil, err
@@ -145,40 +167,41 @@ func newRoute(ctx *pulumi.Context, api *apigateway.RestApi, res *apigateway.Reso
 			"integration.request.header.Content-Type": pulumi.String("'application/x-www-form-urlencoded'"),
 		},
 		RequestTemplates: pulumi.StringMap{
-			"application/json":                  tpl,
-			"application/x-www-form-urlencoded": tpl,
+			contentTypeJSON: tpl,
+			contentTypeForm: tpl,
 		},
 	}, opts...)
 	if err != nil {
 		return nil, err
 	}
 
-	deps := []pulumi.Resource{method, integration}
-	for _, r := range []struct{ code, pattern, body string }{
-		{"200", "", queuedResponse},
-		{"500", `[45]\d\d`, failedResponse},
-	} {
-		mr, err := apigateway.NewMethodResponse(ctx, "hook-"+r.code, &apigateway.MethodResponseArgs{
+	deps := []pulumi.Resource{valid.Validator, valid.Model, method, integration}
+	for _, r := range integrationAnswers {
+		mr, err := apigateway.NewMethodResponse(ctx, "hook-"+r.Code, &apigateway.MethodResponseArgs{
 			RestApi:    api.ID(),
 			ResourceId: res.ID(),
 			HttpMethod: method.HttpMethod,
-			StatusCode: pulumi.String(r.code),
+			StatusCode: pulumi.String(r.Code),
 		}, opts...)
 		if err != nil {
 			return nil, err
 		}
-		ir, err := apigateway.NewIntegrationResponse(ctx, "hook-"+r.code, &apigateway.IntegrationResponseArgs{
+		deps = append(deps, mr)
+		if r.Body == "" {
+			continue
+		}
+		ir, err := apigateway.NewIntegrationResponse(ctx, "hook-"+r.Code, &apigateway.IntegrationResponseArgs{
 			RestApi:           api.ID(),
 			ResourceId:        res.ID(),
 			HttpMethod:        method.HttpMethod,
 			StatusCode:        mr.StatusCode,
-			SelectionPattern:  pulumi.String(r.pattern),
-			ResponseTemplates: pulumi.StringMap{"application/json": pulumi.String(r.body)},
+			SelectionPattern:  pulumi.String(r.Pattern),
+			ResponseTemplates: pulumi.StringMap{contentTypeJSON: pulumi.String(r.Body)},
 		}, append(opts, pulumi.DependsOn([]pulumi.Resource{integration}))...)
 		if err != nil {
 			return nil, err
 		}
-		deps = append(deps, mr, ir)
+		deps = append(deps, ir)
 	}
 	return deps, nil
 }
@@ -197,7 +220,7 @@ func allowlistPolicy(api *apigateway.RestApi, cidrs []string) pulumi.StringOutpu
 }
 
 // newStage deploys the API as stage v1 with access logs and throttling. The deployment is replaced
-// whenever the template, the route or the allowlist changes.
+// whenever apiDefinition changes.
 func newStage(ctx *pulumi.Context, cfg Config, api *apigateway.RestApi, deps []pulumi.Resource,
 	opts ...pulumi.ResourceOption) (*apigateway.Stage, error) {
 	logs, err := cloudwatch.NewLogGroup(ctx, "api-access-logs", &cloudwatch.LogGroupArgs{
@@ -207,8 +230,7 @@ func newStage(ctx *pulumi.Context, cfg Config, api *apigateway.RestApi, deps []p
 		return nil, err
 	}
 
-	sum := sha256.Sum256([]byte(requestTemplate() + "\n" + mustJSON(cfg.AllowedIPs) + "\n" + queuedResponse +
-		"\n" + failedResponse + "\n" + cfg.WebhookToken))
+	sum := sha256.Sum256([]byte(apiDefinition(cfg)))
 	deployment, err := apigateway.NewDeployment(ctx, "webhook", &apigateway.DeploymentArgs{
 		RestApi:     api.ID(),
 		Description: pulumi.String("backlog-webhook"),
@@ -255,6 +277,13 @@ func newStage(ctx *pulumi.Context, cfg Config, api *apigateway.RestApi, deps []p
 		return nil, err
 	}
 	return stage, nil
+}
+
+// apiDefinition is everything that shapes the deployed API: a new deployment follows any change of it,
+// since API Gateway serves templates, validation and gateway responses as they were when deployed.
+func apiDefinition(cfg Config) string {
+	return strings.Join([]string{requestTemplate(), mustJSON(integrationAnswers), webhookSchema,
+		mustJSON(gatewayResponses), mustJSON(cfg.AllowedIPs), cfg.WebhookToken}, "\n")
 }
 
 func mustJSON(v any) string {

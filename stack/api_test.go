@@ -38,6 +38,8 @@ func TestAPI(t *testing.T) {
 	want(t, method, "resourceId", token.ID)
 	want(t, method, "httpMethod", "POST")
 	want(t, method, "authorization", "NONE")
+	want(t, method, "requestValidatorId", m.one(t, "aws:apigateway/requestValidator:RequestValidator").ID)
+	want(t, method, "requestModels", map[string]any{"application/json": "BacklogWebhook"})
 
 	queue := m.named(t, "aws:sqs/queue:Queue", "deliveries")
 	in := m.one(t, "aws:apigateway/integration:Integration")
@@ -53,13 +55,23 @@ func TestAPI(t *testing.T) {
 		"application/json": requestTemplate(), "application/x-www-form-urlencoded": requestTemplate()})
 
 	var codes []string
-	for _, r := range m.of("aws:apigateway/integrationResponse:IntegrationResponse") {
+	for _, r := range m.of("aws:apigateway/methodResponse:MethodResponse") {
 		codes = append(codes, r.Inputs["statusCode"].(string))
 	}
 	slices.Sort(codes)
-	if !slices.Equal(codes, []string{"200", "500"}) {
-		t.Errorf("integration responses %v, want 200 and 500", codes)
+	if !slices.Equal(codes, []string{"200", "400", "413", "500"}) {
+		t.Errorf("method responses %v, want 200, 400, 413 and 500", codes)
 	}
+	answers := map[string]registered{}
+	for _, r := range m.of("aws:apigateway/integrationResponse:IntegrationResponse") {
+		answers[r.Inputs["statusCode"].(string)] = r
+	}
+	if len(answers) != 3 {
+		t.Errorf("%d integration responses, want 200, 400 and 500", len(answers))
+	}
+	want(t, answers["200"], "responseTemplates", map[string]any{"application/json": queuedResponse})
+	want(t, answers["400"], "responseTemplates", map[string]any{"application/json": queueRefusedTemplate()})
+	want(t, answers["500"], "responseTemplates", map[string]any{"application/json": failedResponse})
 
 	stage := m.one(t, "aws:apigateway/stage:Stage")
 	want(t, stage, "stageName", "v1")

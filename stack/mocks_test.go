@@ -31,6 +31,7 @@ type registered struct {
 	State          map[string]any
 	SecretInputs   []string // input keys whose value was a secret
 	SecretOutputs  []string // AdditionalSecretOutputs
+	DependsOn      []string // URNs of the resources it was registered to wait for
 }
 
 // recorder is a Pulumi mock monitor that records registrations and fills in the outputs AWS would compute.
@@ -53,6 +54,7 @@ func (m *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	}
 	if args.RegisterRPC != nil {
 		r.SecretOutputs = args.RegisterRPC.GetAdditionalSecretOutputs()
+		r.DependsOn = args.RegisterRPC.GetDependencies()
 	}
 
 	state := args.Inputs.Copy()

@@ -1,7 +1,8 @@
 'use strict';
 // Renders an API Gateway mapping template with velocityjs, the way API Gateway's Velocity would.
-// Reads {"template", "body", "headers", "path", "query", "context"} as JSON on stdin and writes the
-// rendered text to stdout. $input and $util follow the API Gateway mapping template reference.
+// Reads {"template", "body", "headers", "path", "query", "context", "report"} as JSON on stdin and writes
+// the rendered text to stdout, or with "report" true {"body", "status"} as JSON. $input and $util follow
+// the API Gateway mapping template reference.
 const { render } = require('velocityjs');
 
 // javaURLEncode matches java.net.URLEncoder.encode(s, "UTF-8"): only A-Z a-z 0-9 . - * _ stay, space is '+'.
@@ -11,9 +12,45 @@ function javaURLEncode(s) {
     .replace(/%20/g, '+');
 }
 
-// javaURLDecode matches java.net.URLDecoder.decode(s, "UTF-8"): '+' is a space, %XX are UTF-8 bytes.
+// javaURLDecode matches java.net.URLDecoder.decode(s, "UTF-8"): '+' is a space, runs of %XX are UTF-8
+// bytes (invalid sequences become U+FFFD), and a '%' without two hex digits after it throws, as in Java.
 function javaURLDecode(s) {
-  return decodeURIComponent(String(s).replace(/\+/g, ' '));
+  const str = String(s);
+  let out = '';
+  for (let i = 0; i < str.length;) {
+    if (str[i] === '+') {
+      out += ' ';
+      i++;
+    } else if (str[i] === '%') {
+      const bytes = [];
+      while (i < str.length && str[i] === '%') {
+        const hex = str.slice(i + 1, i + 3);
+        if (!/^[0-9A-Fa-f]{2}$/.test(hex)) {
+          throw new Error('URLDecoder: Illegal hex characters in escape (%) pattern');
+        }
+        bytes.push(parseInt(hex, 16));
+        i += 3;
+      }
+      out += Buffer.from(bytes).toString('utf8');
+    } else {
+      out += str[i];
+      i++;
+    }
+  }
+  return out;
+}
+
+// Java's String has methods JavaScript's lacks; templates call them on strings, so they are added here
+// with Java's meaning: matches(regex) is a whole-string match, replaceFirst(regex, replacement) replaces
+// the first match and understands $1-style group references.
+function defineJavaStringMethods() {
+  const methods = {
+    matches(re) { return new RegExp('^(?:' + re + ')$').test(String(this)); },
+    replaceFirst(re, replacement) { return String(this).replace(new RegExp(re), replacement); },
+  };
+  for (const [name, fn] of Object.entries(methods)) {
+    Object.defineProperty(String.prototype, name, { value: fn, configurable: true, writable: true });
+  }
 }
 
 // escapeJavaScript follows commons-lang StringEscapeUtils.escapeJavaScript, which API Gateway uses.
@@ -79,9 +116,15 @@ function main(req) {
     base64Decode: (s) => Buffer.from(String(s), 'base64').toString('utf8'),
   };
   const context = Object.assign({ requestId: 'test-request', stage: 'v1', httpMethod: 'POST',
-    identity: { sourceIp: '192.0.2.1' } }, req.context || {});
-  return render(req.template, { input, util, context });
+    identity: { sourceIp: '192.0.2.1' }, responseOverride: { header: {} } }, req.context || {});
+  const out = render(req.template, { input, util, context });
+  if (!req.report) return out;
+  // Report mode also returns the status an integration response template set with
+  // $context.responseOverride.status (0 when it set none).
+  return JSON.stringify({ body: out, status: Number(context.responseOverride.status || 0) });
 }
+
+defineJavaStringMethods();
 
 let raw = '';
 process.stdin.setEncoding('utf8');
