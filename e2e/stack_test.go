@@ -41,18 +41,7 @@ func TestStackDeployed(t *testing.T) {
 		t.Fatalf("webhook answered %d %q, want 200 queued", status, answer)
 	}
 
-	wrong := url[:strings.LastIndex(url, "/")+1] + stackRandomHex(t, 24)
-	base := url[:strings.LastIndex(url, "/")]
-	for _, probe := range []struct{ name, method, url string }{
-		{name: "wrong token", method: http.MethodPost, url: wrong},
-		{name: "no token", method: http.MethodPost, url: base},
-		{name: "GET on the webhook", method: http.MethodGet, url: url},
-	} {
-		got, _ := stackRequest(ctx, t, probe.method, probe.url, "application/json", body)
-		if got != http.StatusForbidden {
-			t.Errorf("%s: API Gateway answered %d, want 403", probe.name, got)
-		}
-	}
+	stackProbeRefusals(ctx, t, url, body)
 
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(e.Region))
 	if err != nil {
@@ -69,6 +58,61 @@ func TestStackDeployed(t *testing.T) {
 	stackEventually(ctx, t, "ledger record in "+table, func() (bool, string) {
 		return stackLedgerHas(ctx, dynamodb.NewFromConfig(cfg), table, e.Project+"/"+e.Repo)
 	})
+}
+
+// stackProbeRefusals posts what the API must refuse and checks each answer: a 4xx with a JSON reason that
+// holds no token. The push body is reused where only the URL or method is wrong.
+func stackProbeRefusals(ctx context.Context, t *testing.T, url, body string) {
+	t.Helper()
+	token := url[strings.LastIndex(url, "/")+1:]
+	wrong := url[:strings.LastIndex(url, "/")+1] + stackRandomHex(t, 24)
+	base := url[:strings.LastIndex(url, "/")]
+	const notFound = "not found: webhooks are accepted by POST at /v1/backlog-webhook/<token>"
+	for _, probe := range []struct {
+		name, method, url, contentType, body string
+		status                               int
+		reason                               string // the answer's error starts with it
+	}{
+		{name: "wrong token", method: http.MethodPost, url: wrong, contentType: "application/json", body: body,
+			status: http.StatusNotFound, reason: notFound},
+		{name: "no token", method: http.MethodPost, url: base, contentType: "application/json", body: body,
+			status: http.StatusNotFound, reason: notFound},
+		{name: "GET on the webhook", method: http.MethodGet, url: url, contentType: "application/json",
+			status: http.StatusNotFound, reason: notFound},
+		{name: "malformed JSON", method: http.MethodPost, url: url, contentType: "application/json",
+			body: `{"type":12,`, status: http.StatusBadRequest, reason: "malformed body: "},
+		{name: "JSON that is no object", method: http.MethodPost, url: url, contentType: "application/json",
+			body: `[1,2]`, status: http.StatusBadRequest, reason: "malformed body: "},
+		{name: "unsupported media type", method: http.MethodPost, url: url, contentType: "text/plain",
+			body: body, status: http.StatusUnsupportedMediaType, reason: "unsupported media type: "},
+	} {
+		got, answer := stackRequest(ctx, t, probe.method, probe.url, probe.contentType, probe.body)
+		var reply struct{ Error string }
+		err := json.Unmarshal([]byte(answer), &reply)
+		switch {
+		case got != probe.status:
+			t.Errorf("%s: API Gateway answered %d %s, want %d", probe.name, got, answer, probe.status)
+		case err != nil || !strings.HasPrefix(reply.Error, probe.reason):
+			t.Errorf("%s: answer %s, want JSON with an error starting %q", probe.name, answer, probe.reason)
+		}
+		if strings.Contains(answer, token) {
+			t.Errorf("%s: the answer holds the webhook token", probe.name)
+		}
+	}
+
+	// Bodies the handler will reject are still queued, so the ledger can say why.
+	for _, probe := range []struct{ name, contentType, body string }{
+		{name: "JSON object that is no webhook", contentType: "application/json", body: `{"hello":"world"}`},
+		{name: "repository webhook whose payload is not JSON", contentType: "application/x-www-form-urlencoded",
+			body: "payload=%7Bnot+json"},
+		{name: "payload with a malformed escape", contentType: "application/x-www-form-urlencoded",
+			body: "payload=%7B%zz"},
+	} {
+		got, answer := stackRequest(ctx, t, http.MethodPost, url, probe.contentType, probe.body)
+		if got != http.StatusOK || !strings.Contains(answer, "queued") {
+			t.Errorf("%s: answered %d %s, want 200 queued", probe.name, got, answer)
+		}
+	}
 }
 
 // stackPushBody is a project webhook (type 12) announcing a push to the configured branch.
@@ -109,15 +153,16 @@ func stackRequest(ctx context.Context, t *testing.T, method, url, contentType, b
 	return resp.StatusCode, string(b)
 }
 
-// stackPostUntilServed posts until the new stage answers with something other than its not-yet-deployed
-// 403 or a transport error; a new API can take a minute to be served everywhere.
+// stackPostUntilServed posts until the new stage answers with something other than a transport error,
+// its not-yet-deployed 403 or a 404 of a route not yet served everywhere; a new API can take a minute.
 func stackPostUntilServed(ctx context.Context, t *testing.T, url, contentType, body string) (int, string) {
 	t.Helper()
 	var status int
 	var answer string
 	stackEventually(ctx, t, "the webhook URL to be served", func() (bool, string) {
 		status, answer = stackRequest(ctx, t, http.MethodPost, url, contentType, body)
-		return status != 0 && status != http.StatusForbidden, fmt.Sprintf("%d %s", status, answer)
+		served := status != 0 && status != http.StatusForbidden && status != http.StatusNotFound
+		return served, fmt.Sprintf("%d %s", status, answer)
 	})
 	return status, answer
 }
