@@ -39,6 +39,7 @@ type emuStack struct {
 	s3     *s3.Client
 	bucket string
 	ledger *dynamoledger.Ledger
+	xray   *xrayDaemon
 }
 
 // startEmuStack starts the peers (S3, DynamoDB, Secrets Manager, an SSH Git server
@@ -80,8 +81,10 @@ func startEmuStack(t *testing.T) *emuStack {
 		t.Fatalf("create ledger table: %v", err)
 	}
 
+	daemon := startXRayDaemon(t)
 	home := t.TempDir()
 	env := []string{
+		"AWS_XRAY_DAEMON_ADDRESS=" + daemon.addr(), "AWS_LAMBDA_FUNCTION_NAME=backlog-webhook-archive",
 		"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TMPDIR=" + home,
 		"AWS_REGION=" + peerRegion, "AWS_ACCESS_KEY_ID=" + peerAccessKey,
 		"AWS_SECRET_ACCESS_KEY=" + peerSecretKey, "AWS_EC2_METADATA_DISABLED=true",
@@ -94,7 +97,8 @@ func startEmuStack(t *testing.T) *emuStack {
 	}
 	emu := startEmulator(t, buildRIE(t), buildBootstrap(t, "./handler"), env)
 
-	return &emuStack{emu: emu, s3: peerS3Client(s3URL), bucket: bucket, ledger: dynamoledger.New(dynamo, emuTable)}
+	return &emuStack{emu: emu, s3: peerS3Client(s3URL), bucket: bucket, ledger: dynamoledger.New(dynamo, emuTable),
+		xray: daemon}
 }
 
 // emuPushBody is a project webhook (type 12) for a push to main of DEMO/name; id makes
@@ -240,4 +244,6 @@ func TestLambdaEmulator(t *testing.T) {
 			t.Errorf("ledger records %+v, want one unchanged record naming version %q", recs, versions)
 		}
 	})
+
+	t.Run("spans reach the X-Ray daemon", func(t *testing.T) { checkXRayExport(ctx, t, s) })
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smithytracing "github.com/aws/smithy-go/tracing"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -28,6 +28,7 @@ import (
 	"github.com/backlog-webhook/backlog-webhook/handler/secretkeys"
 	"github.com/backlog-webhook/backlog-webhook/handler/sqsbatch"
 	"github.com/backlog-webhook/backlog-webhook/handler/webhook"
+	"github.com/backlog-webhook/backlog-webhook/handler/xray"
 )
 
 // tracerName names the spans this program starts.
@@ -36,14 +37,9 @@ const tracerName = "github.com/backlog-webhook/backlog-webhook/handler"
 // flushTimeout bounds the export of an invocation's spans before Lambda freezes the process.
 const flushTimeout = 2 * time.Second
 
-// newTracerProvider, when set, builds the provider that exports traces, with its
-// flush and shutdown functions. The default build sets none, so tracing is a no-op
-// and neither the OpenTelemetry SDK nor an exporter is linked in; a build with the
-// tag otlp sets it from a file of its own (see the README). Spans are exported only
-// when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT names a
-// collector, such as the ADOT Lambda layer that forwards them to X-Ray.
-var newTracerProvider func(ctx context.Context) (p trace.TracerProvider, flush, shutdown func(context.Context) error,
-	err error)
+// annotated are the span attributes X-Ray indexes as annotations: counts and the delivery id
+// (a hash of the body), never bodies, keys or secrets.
+var annotated = []string{"messaging.batch.message_count", "batch.failures", "delivery.id", "ledger.records"}
 
 // runLambda serves SQS batches as an AWS Lambda function until the runtime stops it.
 // It returns only when the configuration or a client cannot be set up.
@@ -58,16 +54,16 @@ func runLambda(ctx context.Context, args []string) error {
 		return err
 	}
 
-	tracing, err := startTracing(ctx, log)
-	if err != nil {
-		return err
-	}
-
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("lambda: load AWS configuration: %w", err)
 	}
-	sdkTracer := otelProvider{tracing.provider}
+	tracing, err := startTracing(ctx, log, os.Getenv("AWS_XRAY_DAEMON_ADDRESS"),
+		os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), awsCfg.Region)
+	if err != nil {
+		return err
+	}
+	sdkTracer := xray.SDKTracerProvider(tracing.provider)
 	pathStyle := os.Getenv("AWS_ENDPOINT_URL_S3") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
 	s3Client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		o.UsePathStyle = pathStyle
@@ -108,6 +104,7 @@ func runLambda(ctx context.Context, args []string) error {
 		slog.Bool("tracing", tracing.exporting))
 
 	handle := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		ctx = tracing.invocation(ctx, log)
 		ctx, span := tracing.tracer.Start(ctx, "sqs batch", trace.WithSpanKind(trace.SpanKindConsumer),
 			trace.WithAttributes(attribute.Int("messaging.batch.message_count", len(ev.Records))))
 		resp, err := batch.Handle(ctx, ev)
@@ -131,24 +128,44 @@ type tracing struct {
 	stopFn    func(context.Context) error
 }
 
-// startTracing sets up an exporting provider when one is built in and an OTLP
-// endpoint is configured, and a no-op provider otherwise: no collector, no export
-// attempts and no error lines.
-func startTracing(ctx context.Context, log *slog.Logger) (*tracing, error) {
-	endpoint := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") + os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
-	if newTracerProvider == nil || endpoint == "" {
+// startTracing sets up export to the X-Ray daemon at daemonAddr, which Lambda names in
+// AWS_XRAY_DAEMON_ADDRESS when the function's tracing is active, and a no-op provider when
+// there is none (local runs, the emulator): no export attempts and no error lines.
+func startTracing(ctx context.Context, log *slog.Logger, daemonAddr, service, region string) (*tracing, error) {
+	if daemonAddr == "" {
 		provider := noop.NewTracerProvider()
 		return &tracing{provider: provider, tracer: provider.Tracer(tracerName)}, nil
 	}
 
-	provider, flush, shutdown, err := newTracerProvider(ctx)
+	exp, err := xray.New(daemonAddr, xray.WithService(service), xray.WithRegion(region),
+		xray.WithAnnotations(annotated...))
 	if err != nil {
 		return nil, fmt.Errorf("lambda: tracing: %w", err)
 	}
-	log.DebugContext(ctx, "tracing enabled")
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		log.Warn("trace export failed", slog.Any("error", err))
+	}))
+	provider := xray.NewTracerProvider(exp)
+	log.DebugContext(ctx, "tracing to X-Ray", slog.String("daemon", daemonAddr))
 
 	return &tracing{provider: provider, tracer: provider.Tracer(tracerName), exporting: true,
-		flushFn: flush, stopFn: shutdown}, nil
+		flushFn: provider.ForceFlush, stopFn: provider.Shutdown}, nil
+}
+
+// invocation links the spans of one invocation to the function's segment named in the trace
+// header Lambda passes with it, so they appear inside the invocation's trace and follow its
+// sampling decision.
+func (t *tracing) invocation(ctx context.Context, log *slog.Logger) context.Context {
+	raw := xray.HeaderFromContext(ctx)
+	if !t.exporting || raw == "" {
+		return ctx
+	}
+	h, err := xray.ParseHeader(raw)
+	if err != nil {
+		log.DebugContext(ctx, "trace header ignored", slog.Any("error", err))
+		return ctx
+	}
+	return xray.ContextWithHeader(ctx, h)
 }
 
 // flush exports the invocation's spans before Lambda freezes the process.
@@ -174,69 +191,3 @@ func (t *tracing) shutdown(log *slog.Logger) {
 		log.Warn("trace shutdown failed", slog.Any("error", err))
 	}
 }
-
-// otelProvider lets the AWS SDK's built-in operation tracing (smithy-go's tracing
-// interface) start OpenTelemetry spans, one per API call with its service and operation.
-type otelProvider struct{ p trace.TracerProvider }
-
-func (o otelProvider) Tracer(scope string, _ ...smithytracing.TracerOption) smithytracing.Tracer {
-	return otelTracer{o.p.Tracer(scope)}
-}
-
-type otelTracer struct{ t trace.Tracer }
-
-func (o otelTracer) StartSpan(ctx context.Context, name string, opts ...smithytracing.SpanOption) (
-	context.Context, smithytracing.Span) {
-	var so smithytracing.SpanOptions
-	for _, opt := range opts {
-		opt(&so)
-	}
-	kind := trace.SpanKindInternal
-	if so.Kind == smithytracing.SpanKindClient {
-		kind = trace.SpanKindClient
-	}
-	ctx, span := o.t.Start(ctx, name, trace.WithSpanKind(kind))
-	return ctx, otelSpan{name: name, s: span}
-}
-
-type otelSpan struct {
-	name string
-	s    trace.Span
-}
-
-func (o otelSpan) Name() string { return o.name }
-
-func (o otelSpan) Context() smithytracing.SpanContext {
-	sc := o.s.SpanContext()
-	return smithytracing.SpanContext{TraceID: sc.TraceID().String(), SpanID: sc.SpanID().String(),
-		IsRemote: sc.IsRemote()}
-}
-
-func (o otelSpan) AddEvent(name string, _ ...smithytracing.EventOption) { o.s.AddEvent(name) }
-
-func (o otelSpan) SetStatus(status smithytracing.SpanStatus) {
-	switch status {
-	case smithytracing.SpanStatusOK:
-		o.s.SetStatus(codes.Ok, "")
-	case smithytracing.SpanStatusError:
-		o.s.SetStatus(codes.Error, "")
-	}
-}
-
-func (o otelSpan) SetProperty(k, v any) {
-	key := fmt.Sprint(k)
-	switch v := v.(type) {
-	case string:
-		o.s.SetAttributes(attribute.String(key, v))
-	case bool:
-		o.s.SetAttributes(attribute.Bool(key, v))
-	case int:
-		o.s.SetAttributes(attribute.Int(key, v))
-	case int64:
-		o.s.SetAttributes(attribute.Int64(key, v))
-	default:
-		o.s.SetAttributes(attribute.String(key, fmt.Sprint(v)))
-	}
-}
-
-func (o otelSpan) End() { o.s.End() }
