@@ -162,7 +162,7 @@ func clone(ctx context.Context, opts Options) (repo *Repo, err error) {
 	}()
 
 	ref := plumbing.NewBranchReferenceName(opts.Branch)
-	r, err := git.CloneContext(ctx, st, nil, &git.CloneOptions{
+	r, err := git.CloneContext(ctx, &fetchStorage{Storage: st, gitDir: filepath.Join(dir, "git")}, nil, &git.CloneOptions{
 		URL:           opts.URL,
 		Auth:          auth,
 		ReferenceName: ref,

@@ -95,7 +95,7 @@ func (p *pack) entryAt(off int64) (entry, error) {
 		}
 		copy(e.baseHash[:], b[i:i+20])
 		i += 20
-		bo, err := p.idx.FindOffset(e.baseHash)
+		bo, err := p.findOffset(e.baseHash)
 		if err != nil {
 			return entry{}, fmt.Errorf("delta base %s: %w", e.baseHash, err)
 		}

@@ -28,6 +28,17 @@ type pack struct {
 	f       *os.File
 	idx     *idxfile.MemoryIndex
 	offsets []int64 // object offsets in ascending order, then the offset of the trailer
+
+	// lookup finds an object's offset while the pack is being indexed; nil means idx.
+	lookup func(plumbing.Hash) (int64, error)
+}
+
+// findOffset returns the offset of object h in the pack.
+func (p *pack) findOffset(h plumbing.Hash) (int64, error) {
+	if p.lookup != nil {
+		return p.lookup(h)
+	}
+	return p.idx.FindOffset(h)
 }
 
 // Pack object types (gitformat-pack) this file needs.

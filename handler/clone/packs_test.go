@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"io"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -110,4 +112,28 @@ func readEntries(t *testing.T, data []byte) []zipEntry {
 		out = append(out, zipEntry{hdr: f.FileHeader, data: b})
 	}
 	return out
+}
+
+// TestPackIndexVerifies checks the pack and index the clone wrote with git verify-pack.
+func TestPackIndexVerifies(t *testing.T) {
+	f := newFixture(t)
+	repo, err := Clone(t.Context(), Options{
+		URL: f.url, Branch: "main", PrivateKey: f.key, KnownHosts: f.srv.KnownHosts(), TempDir: t.TempDir(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = repo.Close() })
+
+	idx, err := filepath.Glob(filepath.Join(repo.dir, "git", "objects", "pack", "pack-*.idx"))
+	if err != nil || len(idx) != 1 {
+		t.Fatalf("want one pack index, found %q (%v)", idx, err)
+	}
+	out, err := exec.Command("git", "verify-pack", "-v", idx[0]).CombinedOutput()
+	if err != nil {
+		t.Fatalf("git verify-pack: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte(repo.Commit.String()+" commit")) {
+		t.Errorf("verify-pack does not list the commit %s:\n%s", repo.Commit, out)
+	}
 }

@@ -70,7 +70,7 @@ func TestBenchTable(t *testing.T) {
 		rows = append(rows, r)
 	}
 
-	lam := measureLambda(t, e.scratch)
+	lam := measureLambda(t, e.scratch, 5)
 	table := formatTable(rows, lam, rounds)
 	t.Logf("results (%d rounds, medians):\n%s", rounds, table)
 	if out := os.Getenv("BENCH_OUT"); out != "" {
@@ -130,4 +130,13 @@ func selectSpecs(t *testing.T) []Spec {
 		t.Fatalf("BENCH_SIZES=%q names none of small, medium, large", want)
 	}
 	return specs
+}
+
+// TestLambdaPackage logs the Lambda package size and init time alone (BENCH_TABLE=1).
+func TestLambdaPackage(t *testing.T) {
+	if os.Getenv("BENCH_TABLE") != "1" {
+		t.Skip("builds the function and the emulator; make bench runs it with BENCH_TABLE=1")
+	}
+	lam := measureLambda(t, t.TempDir(), 5)
+	t.Logf("Lambda package: %s; init %s (linux/%s under the emulator)", lam.sizeText(), lam.initText(), lam.arch)
 }

@@ -1,27 +1,194 @@
 package bench
 
 import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
+// The Lambda runtime interface emulator, built from the Go module proxy as e2e does.
+const (
+	rieModule  = "github.com/aws/aws-lambda-runtime-interface-emulator"
+	rieVersion = "v0.0.0-20261030222936-bef5c4ba774d"
+	invokePath = "/2015-03-31/functions/function/invocations"
+)
+
+// lambdaFlags are the Makefile's flags for the Lambda package.
+var lambdaFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w -buildid="}
+
 // lambdaResult is the size of the Lambda package and its init time under the emulator.
 type lambdaResult struct {
-	bytes int64
-	arch  string
-	init  time.Duration
-	note  string
+	binary, zipped int64
+	arch           string
+	init           time.Duration
 }
 
-func (l lambdaResult) sizeText() string { return size(l.bytes) }
-func (l lambdaResult) initText() string {
-	if l.note != "" {
-		return l.note
-	}
-	return l.init.Round(100 * time.Microsecond).String()
+func (l lambdaResult) sizeText() string {
+	return fmt.Sprintf("%s binary, %s zipped", size(l.binary), size(l.zipped))
 }
 
-func measureLambda(t *testing.T, scratch string) lambdaResult {
+func (l lambdaResult) initText() string { return l.init.Round(100 * time.Microsecond).String() }
+
+// measureLambda builds the arm64 package for its size, and a build for this
+// machine to time its init under the emulator (median of rounds cold starts).
+func measureLambda(t *testing.T, scratch string, rounds int) lambdaResult {
 	t.Helper()
-	return lambdaResult{note: "not measured"}
+	res := lambdaResult{arch: runtime.GOARCH}
+	arm := buildHandler(t, scratch, "arm64")
+	fi, err := os.Stat(arm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.binary, res.zipped = fi.Size(), zippedSize(t, arm)
+
+	native := buildHandler(t, scratch, runtime.GOARCH)
+	rie := buildRIE(t)
+	var inits []time.Duration
+	for range rounds {
+		inits = append(inits, coldStart(t, rie, native))
+	}
+	res.init = median(inits)
+	return res
+}
+
+// buildHandler builds ./handler for linux/arch with the Lambda flags into a file named bootstrap.
+func buildHandler(t *testing.T, scratch, arch string) string {
+	t.Helper()
+	bin := filepath.Join(scratch, "lambda-"+arch, "bootstrap")
+	args := append([]string{"build"}, lambdaFlags...)
+	cmd := exec.Command("go", append(args, "-o", bin, "../../")...)
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch, "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build handler for %s: %v\n%s", arch, err, out)
+	}
+	return bin
+}
+
+// zippedSize is the size of a zip holding bin as bootstrap, as the stack packages it.
+func zippedSize(t *testing.T, bin string) int64 {
+	t.Helper()
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("bootstrap")
+	if err == nil {
+		_, err = w.Write(data)
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(buf.Len())
+}
+
+// buildRIE builds the emulator once into the user cache directory (shared with e2e) and returns its path.
+func buildRIE(t *testing.T) string {
+	t.Helper()
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(cache, "backlog-webhook", "aws-lambda-rie-"+rieVersion)
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	dl := exec.Command("go", "mod", "download", "-json", rieModule+"@"+rieVersion)
+	dl.Dir, dl.Env = t.TempDir(), append(os.Environ(), "GOFLAGS=-mod=mod")
+	raw, err := dl.Output()
+	var mod struct{ Dir string }
+	if err != nil || json.Unmarshal(raw, &mod) != nil || mod.Dir == "" {
+		t.Fatalf("go mod download %s: %v", rieModule, err)
+	}
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/aws-lambda-rie")
+	build.Dir = mod.Dir
+	build.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly -buildvcs=false", "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the emulator: %v\n%s", err, out)
+	}
+	return bin
+}
+
+var initDuration = regexp.MustCompile(`Init Duration: ([0-9.]+) ms`)
+
+// coldStart runs the function under a fresh emulator, invokes it with an empty
+// batch and returns the Init Duration the emulator reports.
+func coldStart(t *testing.T, rie, bootstrap string) time.Duration {
+	t.Helper()
+	addr, api := freeAddr(t), freeAddr(t)
+	home := t.TempDir()
+	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", api,
+		"--log-level", "info", bootstrap)
+	cmd.Dir = filepath.Dir(bootstrap)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TMPDIR=" + home,
+		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIDLOOPBACKPEER", "AWS_SECRET_ACCESS_KEY=loopback-peer-secret",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL=http://127.0.0.1:9",
+		"AWS_LAMBDA_FUNCTION_TIMEOUT=60", "DYNAMODB_TABLE_NAME=ledger", "S3_BUCKET_NAME=archives",
+		"BACKLOG_GIT_SERVER_URL=git@127.0.0.1:9", "SECRET_MANAGER_SSH_SECRET_NAME=ssh",
+		"BRANCH_RULES=" + `{"branches":["main"]}`}
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	}()
+
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+invokePath,
+			strings.NewReader(`{"Records":[]}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("emulator never answered: %v\n%s", err, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for ctx.Err() == nil {
+		if m := initDuration.FindStringSubmatch(out.String()); m != nil {
+			ms, _ := strconv.ParseFloat(m[1], 64)
+			return time.Duration(ms * float64(time.Millisecond))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the emulator reported no Init Duration:\n%s", out.String())
+	return 0
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
