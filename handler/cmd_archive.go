@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/backlog-webhook/backlog-webhook/handler/archive"
 	"github.com/backlog-webhook/backlog-webhook/handler/clone"
 	"github.com/backlog-webhook/backlog-webhook/handler/filekeys"
 	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
@@ -114,7 +113,7 @@ func archiveToFile(ctx context.Context, cfg *localConfig, url, branch, out strin
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	stats, err := archive.Write(ctx, tmp, repo.Objects(), repo.Tree, archive.Options{Modified: repo.Time, Comment: repo.Commit.String()})
+	stats, err := pipeline.WriteZip(ctx, tmp, repo, repo.Tree)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

@@ -42,7 +42,8 @@ type localConfig struct {
 
 // flags registers the flags shared by the commands that run the pipeline.
 func (c *localConfig) flags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Data, "data", envOr(envData, ".data"), "data directory for archives, ledger and queue (env "+envData+")")
+	fs.StringVar(&c.Data, "data", envOr(envData, ".data"),
+		"data directory for archives, ledger and queue (env "+envData+")")
 	fs.StringVar(&c.GitServer, "git-server", os.Getenv(envGitServer),
 		"Backlog Git server, e.g. SPACE@SPACE.git.backlog.com (env "+envGitServer+")")
 	fs.StringVar(&c.SSHKey, "ssh-key", os.Getenv(envSSHKey), "SSH private key file (env "+envSSHKey+")")

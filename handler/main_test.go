@@ -81,3 +81,38 @@ func TestDemoThenListAndGet(t *testing.T) {
 		t.Fatal("get of a commit never archived succeeded")
 	}
 }
+
+func TestArchiveCommand(t *testing.T) {
+	data := t.TempDir()
+	d, err := startDemo(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	url := "ssh://" + d.git.ServerURL("git") + "/DEMO/sample.git"
+	keys := []string{"--ssh-key", d.keyFile, "--known-hosts", d.knownHosts, "--data", data}
+
+	out := filepath.Join(t.TempDir(), "sample.zip")
+	if _, err := runCmd(t, append([]string{"archive", "--repo", url, "--ref", "refs/heads/main", "--out", out},
+		keys...)...); err != nil {
+		t.Fatalf("archive --out: %v", err)
+	}
+	zr, err := zip.OpenReader(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = zr.Close()
+
+	if _, err := runCmd(t, append([]string{"archive", "--repo", "DEMO/sample", "--ref", "main",
+		"--git-server", d.git.ServerURL("git")}, keys...)...); err != nil {
+		t.Fatalf("archive to the store: %v", err)
+	}
+	list, err := runCmd(t, "list", "--data", data, "--json")
+	if err != nil || !strings.Contains(list, `"event":"manual"`) || !strings.Contains(list, `"outcome":"archived"`) {
+		t.Fatalf("list after archive: %v %s", err, list)
+	}
+
+	if _, err := runCmd(t, append([]string{"archive", "--repo", url, "--ref", "no..such"}, keys...)...); err == nil {
+		t.Fatal("an invalid branch name was accepted")
+	}
+}

@@ -152,7 +152,7 @@ func (p *Pipeline) upload(ctx context.Context, repo *clone.Repo, t target, meta 
 	}
 	done := make(chan written, 1)
 	go func() {
-		stats, err := archive.Write(ctx, pw, repo.Objects(), t.tree, archive.Options{Modified: repo.Time, Comment: repo.Commit.String()})
+		stats, err := WriteZip(ctx, pw, repo, t.tree)
 		pw.CloseWithError(err)
 		done <- written{stats, err}
 	}()
@@ -170,4 +170,10 @@ func (p *Pipeline) upload(ctx context.Context, repo *clone.Repo, t target, meta 
 		return Object{}, w.stats, fmt.Errorf("store: %w", err)
 	}
 	return obj, w.stats, nil
+}
+
+// WriteZip writes the zip of tree, a tree of the cloned repo, to w the way git archive
+// does for the cloned commit: entries dated with the commit time, the commit id as comment.
+func WriteZip(ctx context.Context, w io.Writer, repo *clone.Repo, tree plumbing.Hash) (archive.Stats, error) {
+	return archive.Write(ctx, w, repo.Objects(), tree, archive.Options{Modified: repo.Time, Comment: repo.Commit.String()})
 }
