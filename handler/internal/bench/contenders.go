@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/backlog-webhook/backlog-webhook/handler/internal/awspeers"
@@ -32,7 +31,7 @@ type env struct {
 // run is one measured run of one contender.
 type run struct {
 	Wall    time.Duration
-	MaxRSS  int64 // bytes, of the process tree that did the work (the S3 peer excluded)
+	MaxRSS  int64 // bytes, the pipeline's own peak resident set (VmHWM); not measured for git
 	Bytes   int64 // size of the zip uploaded
 	Commit  string
 	Outcome string
@@ -68,11 +67,15 @@ func runPipeline(ctx context.Context, e env, s3, repo, delivery string) (run, er
 		return run{}, fmt.Errorf("pipeline %s: %w: %s", repo, err, strings.TrimSpace(stderr.String()))
 	}
 
-	var recs []pipeline.Record
-	if err := json.Unmarshal(stdout.Bytes(), &recs); err != nil || len(recs) != 1 {
+	var out struct {
+		Records []pipeline.Record `json:"records"`
+		PeakRSS int64             `json:"peak_rss"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil || len(out.Records) != 1 {
 		return run{}, fmt.Errorf("pipeline %s: records %q: %v", repo, stdout.String(), err)
 	}
-	return run{Wall: wall, MaxRSS: maxRSS(cmd.ProcessState), Bytes: recs[0].Size, Commit: recs[0].Commit,
+	recs := out.Records
+	return run{Wall: wall, MaxRSS: out.PeakRSS, Bytes: recs[0].Size, Commit: recs[0].Commit,
 		Outcome: string(recs[0].Outcome), Log: stderr.String()}, nil
 }
 
@@ -98,7 +101,6 @@ func runBaseline(ctx context.Context, e env, s3, repo string) (run, error) {
 	if out, err := clone.CombinedOutput(); err != nil {
 		return run{}, fmt.Errorf("git clone: %w: %s", err, out)
 	}
-	rss := maxRSS(clone.ProcessState)
 
 	archive := exec.CommandContext(ctx, "git", "archive", "--format=zip", "HEAD")
 	archive.Dir, archive.Env = checkout, gitEnv
@@ -130,14 +132,6 @@ func runBaseline(ctx context.Context, e env, s3, repo string) (run, error) {
 	if err != nil {
 		return run{}, fmt.Errorf("git rev-parse: %w", err)
 	}
-	return run{Wall: wall, MaxRSS: max(rss, maxRSS(archive.ProcessState)), Bytes: obj.Size,
+	return run{Wall: wall, Bytes: obj.Size,
 		Commit: strings.TrimSpace(string(commit)), Outcome: "archived"}, nil
-}
-
-// maxRSS returns the peak resident memory of a finished process and the children it waited for.
-func maxRSS(ps *os.ProcessState) int64 {
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		return ru.Maxrss << 10 // KiB on Linux
-	}
-	return 0
 }

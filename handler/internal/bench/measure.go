@@ -11,7 +11,7 @@ import (
 type row struct {
 	name              string
 	pipeline, git     time.Duration // medians
-	pipeRSS, gitRSS   int64         // highest of the rounds
+	pipeRSS           int64         // highest of the rounds
 	pipeZip, gitZip   int64
 	unchanged         time.Duration
 	unchangedRequests string
@@ -43,7 +43,7 @@ func measure(t *testing.T, e env, name string, rounds int) (row, error) {
 				res, err = runBaseline(t.Context(), e, peer.URL(), repo)
 				if err == nil {
 					gits = append(gits, res.Wall)
-					r.gitRSS, r.gitZip = max(r.gitRSS, res.MaxRSS), res.Bytes
+					r.gitZip = res.Bytes
 				}
 			}
 			peer.Close()

@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 
 	"github.com/backlog-webhook/backlog-webhook/handler/filekeys"
 	"github.com/backlog-webhook/backlog-webhook/handler/internal/awspeers"
@@ -90,7 +92,30 @@ func run(ctx context.Context, f flags) (err error) {
 			return err
 		}
 	}
-	return json.NewEncoder(os.Stdout).Encode(res.Records)
+	return json.NewEncoder(os.Stdout).Encode(Output{Records: res.Records, PeakRSS: peakRSS()})
+}
+
+// Output is what benchpipe prints: the ledger records and its own peak memory.
+type Output struct {
+	Records []pipeline.Record `json:"records"`
+	PeakRSS int64             `json:"peak_rss"` // bytes, VmHWM of this process; 0 where /proc is missing
+}
+
+// peakRSS reads this process's peak resident set (VmHWM). The parent cannot use
+// its rusage: Go starts children with vfork-style clone, so the child's maxrss
+// also counts the parent's pages up to the exec.
+func peakRSS() int64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kib, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kib << 10
+		}
+	}
+	return 0
 }
 
 func writeHeap(path string) error {
