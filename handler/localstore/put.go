@@ -59,6 +59,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, meta pipeline.
 	if err != nil && !errors.Is(err, pipeline.ErrNotFound) {
 		return pipeline.Object{}, err
 	}
+	if err := s.dropUnpointed(kp, prev); err != nil {
+		return pipeline.Object{}, err
+	}
 	v := s.nextVersion(prev)
 	sc := sidecar{Key: key, Version: v, Size: size, SHA256: sum, Modified: versionTime(v), Meta: toMetaJSON(meta)}
 	if err := s.writeSidecar(path.Join(tmp, metaName), sc); err != nil {
@@ -196,6 +199,34 @@ func (s *Store) clearTmp() error {
 	for _, n := range names {
 		if err := s.root.RemoveAll(path.Join(tmpDir, n)); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// dropUnpointed removes the versions of the key directory kp that are newer than its
+// current version cur. Only a process that stopped between publishing a version and
+// pointing @current at it leaves them; no caller was told of them, and a retry
+// would otherwise store the same archive twice. The key's lock is held.
+func (s *Store) dropUnpointed(kp, cur string) error {
+	vdir := path.Join(kp, versionsName)
+	f, err := s.root.Open(vdir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	names, err := f.Readdirnames(-1)
+	_ = f.Close()
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if checkVersion(n) == nil && n > cur { // version ids sort by time
+			if err := s.root.RemoveAll(path.Join(vdir, n)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

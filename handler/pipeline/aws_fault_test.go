@@ -50,7 +50,8 @@ func newAWSEnv(t *testing.T, s3Faults, dbFaults []faults.Fault) *awsEnv {
 	e.store = s3store.New(awspeers.S3Client(e.s3Proxy.URL()), e.bucket, s3store.WithPartSize(5<<20))
 
 	dynamo := awspeers.DynamoDB(t)
-	if _, err := awspeers.DynamoDBClient(dynamo).CreateTable(t.Context(), dynamoledger.TableInput(ledgerTable)); err != nil {
+	create := dynamoledger.TableInput(ledgerTable)
+	if _, err := awspeers.DynamoDBClient(dynamo).CreateTable(t.Context(), create); err != nil {
 		t.Fatal(err)
 	}
 	if e.dbProxy, err = faults.StartHTTP(dynamo, dbFaults...); err != nil {

@@ -27,6 +27,13 @@ import (
 // localAdapters opens a local store and ledger in a fresh directory.
 func localAdapters(t *testing.T) (*localstore.Store, *localdb.DB) {
 	t.Helper()
+	_, store, db := localAdaptersAt(t)
+	return store, db
+}
+
+// localAdaptersAt is localAdapters that also returns the directory the store keeps its archives in.
+func localAdaptersAt(t *testing.T) (string, *localstore.Store, *localdb.DB) {
+	t.Helper()
 	dir := t.TempDir()
 	store, err := localstore.Open(filepath.Join(dir, "archives"))
 	if err != nil {
@@ -38,7 +45,7 @@ func localAdapters(t *testing.T) (*localstore.Store, *localdb.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	return store, db
+	return filepath.Join(dir, "archives"), store, db
 }
 
 func TestSSHRefusalsNameTheirCause(t *testing.T) {

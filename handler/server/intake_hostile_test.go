@@ -357,7 +357,8 @@ func TestIntakeFloodOfConcurrentRequests(t *testing.T) {
 	for i := range junk {
 		switch i % 3 {
 		case 0:
-			jobs = append(jobs, job{server.PathPrefix + fmt.Sprint("bad", i), projectPush("FLOOD", "x", "refs/heads/main", i), false})
+			jobs = append(jobs, job{server.PathPrefix + fmt.Sprint("bad", i),
+				projectPush("FLOOD", "x", "refs/heads/main", i), false})
 		case 1:
 			jobs = append(jobs, job{hook, []byte(fmt.Sprintf(`{"type":12,"n":%d`, i)), false})
 		default:
