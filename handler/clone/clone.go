@@ -36,7 +36,7 @@ var (
 
 const (
 	// objectCacheSize bounds the decoded objects kept in memory.
-	objectCacheSize = 32 * cache.MiByte
+	objectCacheSize = 8 * cache.MiByte
 
 	// largeObject is the size above which objects are streamed from the pack, not read into memory.
 	largeObject = 1 << 20

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	kflate "github.com/klauspost/compress/flate"
@@ -105,14 +106,38 @@ func (p *pack) entryAt(off int64) (entry, error) {
 	return e, nil
 }
 
-// inflate returns a reader of the entry's inflated data.
+// Buffers and inflaters are pooled: a pack has thousands of small deltas, and
+// allocating them per object made most of the clone's garbage.
+var (
+	readerPool   = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+	writerPool   = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 256<<10) }}
+	windowPool   = sync.Pool{New: func() any { b := make([]byte, baseWindow); return &b }}
+	inflaterPool sync.Pool
+)
+
+// inflate returns a reader of the entry's inflated data and a function that
+// releases it.
 func (p *pack) inflate(e entry, off int64) (*bufio.Reader, func(), error) {
 	i, found := slicesIndex(p.offsets, off)
 	if !found {
 		return nil, nil, fmt.Errorf("entry at %d: not indexed", off)
 	}
-	fr := kflate.NewReader(io.NewSectionReader(p.f, e.data+zlibHdr, p.offsets[i+1]-e.data-zlibHdr))
-	return bufio.NewReaderSize(fr, 64<<10), func() { _ = fr.Close() }, nil
+	src := io.NewSectionReader(p.f, e.data+zlibHdr, p.offsets[i+1]-e.data-zlibHdr)
+	fr, ok := inflaterPool.Get().(io.ReadCloser)
+	if ok {
+		if err := fr.(kflate.Resetter).Reset(src, nil); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		fr = kflate.NewReader(src)
+	}
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(fr)
+	return br, func() {
+		br.Reset(nil)
+		readerPool.Put(br)
+		inflaterPool.Put(fr)
+	}, nil
 }
 
 // largeDelta returns the blob h at off as an object rebuilt on read, when it is a

@@ -75,11 +75,18 @@ func (p *pack) resolve(off int64, dir string, depth int) (f *os.File, size int64
 		return nil, 0, err
 	}
 	defer done()
-	w := bufio.NewWriterSize(f, 256<<10)
+	w := writerPool.Get().(*bufio.Writer)
+	w.Reset(f)
+	defer func() {
+		w.Reset(nil)
+		writerPool.Put(w)
+	}()
 	if base == nil {
 		size, err = io.Copy(w, src)
 	} else {
-		size, err = applyDelta(w, &window{f: base}, src)
+		win := &window{f: base}
+		size, err = applyDelta(w, win, src)
+		win.release()
 	}
 	if err == nil {
 		err = w.Flush()
@@ -159,16 +166,18 @@ func applyDelta(w io.Writer, base *window, delta io.ByteReader) (int64, error) {
 // window reads a file through a buffer of baseWindow bytes, so the many short
 // copies of a delta cost a memory copy each rather than a system call.
 type window struct {
-	f     *os.File
-	buf   []byte
-	start int64
+	f      *os.File
+	pooled *[]byte
+	buf    []byte
+	start  int64
 }
 
 func (w *window) copyTo(dst io.Writer, off, n int64) error {
 	for n > 0 {
 		if off < w.start || off >= w.start+int64(len(w.buf)) {
-			if w.buf == nil {
-				w.buf = make([]byte, baseWindow)
+			if w.pooled == nil {
+				w.pooled = windowPool.Get().(*[]byte)
+				w.buf = *w.pooled
 			}
 			m, err := w.f.ReadAt(w.buf[:cap(w.buf)], off)
 			if m == 0 {
@@ -185,6 +194,14 @@ func (w *window) copyTo(dst io.Writer, off, n int64) error {
 		n -= int64(len(chunk))
 	}
 	return nil
+}
+
+// release returns the window's buffer to the pool.
+func (w *window) release() {
+	if w.pooled != nil {
+		windowPool.Put(w.pooled)
+		w.pooled, w.buf = nil, nil
+	}
 }
 
 // readVarint reads the little-endian base-128 sizes at the start of a delta.
