@@ -64,8 +64,8 @@ build: ## build the local program into bin/handler
 lambda: ## build the Lambda package bin/bootstrap (linux/arm64)
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(BIN)/bootstrap ./handler
 
-bench: tools ## benchmarks: pipeline vs C git on generated repositories (several minutes)
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/
+bench: tools ## pipeline vs C git on generated repositories, Lambda size and init (about 15 minutes)
+	BENCH_TABLE=1 $(GO) test -count=1 -run '^TestBenchTable$$' -v -timeout 60m ./handler/internal/bench/
 
 fuzz: ## fuzz each parser and mapper for FUZZTIME
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./handler/webhook/
