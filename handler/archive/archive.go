@@ -4,10 +4,14 @@
 // directory entry for every directory and an empty directory for every submodule.
 //
 // Output is deterministic: every entry carries Options.Modified, so the same tree
-// always gives byte-identical zips. Blobs are streamed through their readers, so
-// memory does not grow with the size of the repository, provided the object store
-// streams large objects (the clone package opens its store that way). A large blob
-// stored as a delta in a pack is still rebuilt in memory by go-git.
+// read from the same store always gives byte-identical zips. When the store hands
+// out blobs as the deflate streams it keeps (DeflatedBlobs, as the clone's store
+// does), Write copies those streams instead of compressing again; the entries'
+// contents, CRCs and headers are the same, but the compressed bytes are the
+// server's, so two servers may give zips of different bytes for one tree.
+// Options.Recompress turns that off. Blobs are streamed through their readers,
+// so memory does not grow with the size of the repository, provided the object
+// store streams large objects (the clone package's store does, deltas included).
 //
 // Attributes in .gitattributes (export-ignore, export-subst) are not applied.
 package archive

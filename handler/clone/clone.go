@@ -2,7 +2,10 @@
 // bare repository: shallow (depth 1), single branch, no tags and no work tree.
 //
 // Objects are kept in a filesystem object store under a fresh temporary directory,
-// so memory stays bounded for large repositories; Repo.Close removes it. The SSH
+// so memory stays bounded for large repositories; Repo.Close removes it. The
+// received pack is indexed by this package rather than by go-git (whose indexer
+// holds delta bases and targets in memory), and large deltas are rebuilt through
+// temporary files when read. The SSH
 // host key is always checked against the known_hosts lines the caller supplies.
 package clone
 

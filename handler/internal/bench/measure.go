@@ -56,8 +56,12 @@ func measure(t *testing.T, e env, name string, rounds int) (row, error) {
 			if res.Commit != commit {
 				return r, fmt.Errorf("%s: commits %s and %s differ", name, commit, res.Commit)
 			}
-			t.Logf("%s round %d: %-8s %8v  rss %4d MiB  zip %d bytes", name, i+1, kind(j == 0, pipeFirst),
-				res.Wall.Round(time.Millisecond), res.MaxRSS>>20, res.Bytes)
+			rss := "-"
+			if res.MaxRSS > 0 {
+				rss = fmt.Sprintf("%d MiB", res.MaxRSS>>20)
+			}
+			t.Logf("%s round %d: %-8s %8v  peak RSS %7s  zip %d bytes", name, i+1, kind(j == 0, pipeFirst),
+				res.Wall.Round(time.Millisecond), rss, res.Bytes)
 			if res.Log != "" {
 				t.Log(res.Log)
 			}
