@@ -9,7 +9,7 @@ import (
 // formatTable renders the results as a Markdown table followed by the Lambda package line.
 func formatTable(rows []row, lam lambdaResult, rounds int) string {
 	var b strings.Builder
-	b.WriteString("| repo | (a) pipeline | (b) git clone + git archive | (a)/(b) | peak RSS (a) | peak RSS (b) " +
+	b.WriteString("| repo | (a) pipeline | (b) git clone + git archive | (a)/(b) | peak RSS (a) " +
 		"| zip (a) | zip (b) | unchanged push | S3 requests of unchanged push |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range rows {
