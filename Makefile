@@ -1,6 +1,11 @@
 # backlog-webhook: every command a developer or CI needs. `make help` lists them.
 
 GO        ?= go
+# The toolchain every target builds and tests with. Go 1.26.8 has known standard-library vulnerabilities
+# (fixed in 1.26.9 and 1.26.10); the go command fetches this release from the module proxy on first use.
+# Override with GOTOOLCHAIN=local to use the Go on PATH.
+GOTOOLCHAIN ?= go1.27.3
+export GOTOOLCHAIN
 DATA      ?= .data
 BIN       := bin
 PKGS      := ./...
