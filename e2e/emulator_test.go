@@ -23,6 +23,7 @@ import (
 	"github.com/backlog-webhook/backlog-webhook/handler/gitserver"
 	"github.com/backlog-webhook/backlog-webhook/handler/layout"
 	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
+	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 )
 
 // The repository, ledger table and secret of the emulator test.
@@ -72,11 +73,10 @@ func startEmuStack(t *testing.T) *emuStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const bucket = "archives"
-	secretsURL := startSecretsPeer(t, map[string]string{emuSecret: string(secret)})
-	s3URL := startS3Peer(t, bucket)
-	dynamoURL := startDynamoPeer(t)
-	dynamo := peerDynamoClient(dynamoURL)
+	secretsURL := awspeers.Secrets(t, map[string]string{emuSecret: string(secret)})
+	s3URL, bucket := awspeers.S3(t)
+	dynamoURL := awspeers.DynamoDB(t)
+	dynamo := awspeers.DynamoDBClient(dynamoURL)
 	if _, err := dynamo.CreateTable(ctx, dynamoledger.TableInput(emuTable)); err != nil {
 		t.Fatalf("create ledger table: %v", err)
 	}
@@ -86,8 +86,8 @@ func startEmuStack(t *testing.T) *emuStack {
 	env := []string{
 		"AWS_XRAY_DAEMON_ADDRESS=" + daemon.addr(), "AWS_LAMBDA_FUNCTION_NAME=backlog-webhook-archive",
 		"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TMPDIR=" + home,
-		"AWS_REGION=" + peerRegion, "AWS_ACCESS_KEY_ID=" + peerAccessKey,
-		"AWS_SECRET_ACCESS_KEY=" + peerSecretKey, "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_REGION=" + awspeers.Region, "AWS_ACCESS_KEY_ID=" + awspeers.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + awspeers.SecretAccessKey, "AWS_EC2_METADATA_DISABLED=true",
 		"AWS_ENDPOINT_URL_S3=" + s3URL, "AWS_ENDPOINT_URL_DYNAMODB=" + dynamoURL,
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + secretsURL,
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=120", "AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=DEBUG",
@@ -97,7 +97,7 @@ func startEmuStack(t *testing.T) *emuStack {
 	}
 	emu := startEmulator(t, buildRIE(t), buildBootstrap(t, "./handler"), env)
 
-	return &emuStack{emu: emu, s3: peerS3Client(s3URL), bucket: bucket, ledger: dynamoledger.New(dynamo, emuTable),
+	return &emuStack{emu: emu, s3: awspeers.S3Client(s3URL), bucket: bucket, ledger: dynamoledger.New(dynamo, emuTable),
 		xray: daemon}
 }
 

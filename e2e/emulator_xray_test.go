@@ -9,6 +9,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 )
 
 // xrayReadGuard only keeps a broken test from hanging; nothing is asserted about time.
@@ -71,7 +73,7 @@ func checkXRayExport(ctx context.Context, t *testing.T, s *emuStack) {
 	var segment, delivery map[string]any
 	for segment == nil {
 		raw, doc := s.xray.next(t)
-		for _, secret := range []string{"Taro Yamada", "PRIVATE KEY", peerSecretKey} {
+		for _, secret := range []string{"Taro Yamada", "PRIVATE KEY", awspeers.SecretAccessKey} {
 			if bytes.Contains(raw, []byte(secret)) {
 				t.Errorf("a segment document carries %q", secret)
 			}
@@ -98,8 +100,8 @@ func checkXRayExport(ctx context.Context, t *testing.T, s *emuStack) {
 		}
 		calls++
 		aws, _ := d["aws"].(map[string]any)
-		if d["parent_id"] != delivery["id"] || aws["operation"] == "" || aws["region"] != peerRegion {
-			t.Errorf("AWS call %v is not an %s call under the delivery %v", d, peerRegion, delivery["id"])
+		if d["parent_id"] != delivery["id"] || aws["operation"] == "" || aws["region"] != awspeers.Region {
+			t.Errorf("AWS call %v is not an %s call under the delivery %v", d, awspeers.Region, delivery["id"])
 		}
 	}
 	if calls == 0 {

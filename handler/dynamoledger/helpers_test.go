@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/backlog-webhook/backlog-webhook/handler/dynamoledger"
-	"github.com/backlog-webhook/backlog-webhook/handler/internal/awspeers"
+	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 )
 
 const table = "ledger"

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/backlog-webhook/backlog-webhook/handler/dynamoledger"
-	"github.com/backlog-webhook/backlog-webhook/handler/internal/awspeers"
+	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 	"github.com/backlog-webhook/backlog-webhook/handler/internal/faults"
 	"github.com/backlog-webhook/backlog-webhook/handler/layout"
 	"github.com/backlog-webhook/backlog-webhook/handler/localdb"

@@ -3,7 +3,7 @@ package s3store_test
 import (
 	"testing"
 
-	"github.com/backlog-webhook/backlog-webhook/handler/internal/awspeers"
+	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
 	"github.com/backlog-webhook/backlog-webhook/handler/s3store"
 )

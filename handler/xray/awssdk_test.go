@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
-	"github.com/backlog-webhook/backlog-webhook/handler/internal/awspeers"
+	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 	"github.com/backlog-webhook/backlog-webhook/handler/xray"
 )
 

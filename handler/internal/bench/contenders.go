@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/backlog-webhook/backlog-webhook/handler/internal/awspeers"
+	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
 	"github.com/backlog-webhook/backlog-webhook/handler/s3store"
 )

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
-	"github.com/backlog-webhook/backlog-webhook/handler/internal/awspeers"
+	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 )
 
 func TestS3PeerIsVersioned(t *testing.T) {
