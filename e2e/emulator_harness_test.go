@@ -16,12 +16,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/backlog-webhook/backlog-webhook/internal/syncbuf"
 )
 
 // rieModule is the AWS Lambda Runtime Interface Emulator, built from the Go module proxy.
@@ -124,28 +125,10 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-// syncBuffer collects process output safely while the process writes it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // emulator is a running Runtime Interface Emulator with one bootstrap.
 type emulator struct {
 	addr   string
-	output *syncBuffer
+	output *syncbuf.Buffer
 }
 
 // startEmulator runs rie with bootstrap and env (KEY=value) on loopback addresses only.
@@ -154,7 +137,7 @@ type emulator struct {
 func startEmulator(t *testing.T, rie, bootstrap string, env []string) *emulator {
 	t.Helper()
 
-	e := &emulator{addr: freeAddr(t), output: &syncBuffer{}}
+	e := &emulator{addr: freeAddr(t), output: &syncbuf.Buffer{}}
 	cmd := exec.Command(rie,
 		"--runtime-interface-emulator-address", e.addr,
 		"--runtime-api-address", freeAddr(t),

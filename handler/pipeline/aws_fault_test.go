@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/backlog-webhook/backlog-webhook/handler/dynamoledger"
-	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 	"github.com/backlog-webhook/backlog-webhook/handler/internal/faults"
 	"github.com/backlog-webhook/backlog-webhook/handler/layout"
 	"github.com/backlog-webhook/backlog-webhook/handler/localdb"
@@ -20,6 +19,7 @@ import (
 	"github.com/backlog-webhook/backlog-webhook/handler/s3store"
 	"github.com/backlog-webhook/backlog-webhook/handler/server"
 	"github.com/backlog-webhook/backlog-webhook/handler/webhook"
+	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 )
 
 const ledgerTable = "ledger"

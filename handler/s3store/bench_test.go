@@ -3,9 +3,9 @@ package s3store_test
 import (
 	"testing"
 
-	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
 	"github.com/backlog-webhook/backlog-webhook/handler/s3store"
+	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 )
 
 // BenchmarkPut40MiB streams a 40 MiB unseekable archive to the loopback peer.

@@ -11,8 +11,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 	"github.com/backlog-webhook/backlog-webhook/handler/s3store"
+	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 )
 
 // peer is an S3 peer with a client that counts the S3 operations it sends.

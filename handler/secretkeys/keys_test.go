@@ -16,8 +16,8 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 	"github.com/backlog-webhook/backlog-webhook/handler/secretkeys"
+	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 )
 
 const secretName = "backlog-webhook/ssh"

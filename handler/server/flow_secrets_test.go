@@ -14,12 +14,13 @@ import (
 	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
 	"github.com/backlog-webhook/backlog-webhook/handler/server"
 	"github.com/backlog-webhook/backlog-webhook/handler/webhook"
+	"github.com/backlog-webhook/backlog-webhook/internal/syncbuf"
 )
 
 // The whole local flow, good and bad, with every log line, HTTP answer, error, dead
 // letter and ledger record captured: none holds the webhook token or a line of a private key.
 func TestNoTokenOrKeyMaterialInLogsAnswersOrErrors(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f := newFlow(t, log)
 	const token = "TOKEN-4e1d-do-not-leak-7a9b"

@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
-	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 	"github.com/backlog-webhook/backlog-webhook/handler/xray"
+	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 )
 
 // TestSDKTracerProvider makes real AWS SDK calls against loopback peers and checks that each

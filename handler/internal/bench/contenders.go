@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
 	"github.com/backlog-webhook/backlog-webhook/handler/s3store"
+	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 )
 
 // env is what both contenders share: the server, the credentials and a scratch directory.

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/backlog-webhook/backlog-webhook/internal/syncbuf"
 )
 
 // The Lambda runtime interface emulator, built from the Go module proxy as e2e does.
@@ -148,7 +150,7 @@ func coldStart(t *testing.T, rie, bootstrap string) time.Duration {
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60", "DYNAMODB_TABLE_NAME=ledger", "S3_BUCKET_NAME=archives",
 		"BACKLOG_GIT_SERVER_URL=git@127.0.0.1:9", "SECRET_MANAGER_SSH_SECRET_NAME=ssh",
 		"BRANCH_RULES=" + `{"branches":["main"]}`}
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -18,10 +18,10 @@ import (
 	"strings"
 
 	"github.com/backlog-webhook/backlog-webhook/handler/filekeys"
-	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 	"github.com/backlog-webhook/backlog-webhook/handler/localdb"
 	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
 	"github.com/backlog-webhook/backlog-webhook/handler/s3store"
+	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
 )
 
 type flags struct {
