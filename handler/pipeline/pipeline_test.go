@@ -162,14 +162,15 @@ func TestEventsThatArchiveNothingAreRecorded(t *testing.T) {
 	}
 }
 
-// flakyLedger fails its first n writes, as a database that is briefly unreachable.
+// flakyLedger fails its first n writes of archived records, as a database that becomes
+// unreachable while the archive is uploaded.
 type flakyLedger struct {
 	pipeline.Ledger
 	n int
 }
 
 func (l *flakyLedger) Record(ctx context.Context, r pipeline.Record) error {
-	if l.n > 0 {
+	if r.Outcome == pipeline.OutcomeArchived && l.n > 0 {
 		l.n--
 		return errors.New("ledger unavailable")
 	}
@@ -184,6 +185,9 @@ func TestLedgerFailureAfterUploadIsCompletedByRedelivery(t *testing.T) {
 
 	if _, err := p.Handle(context.Background(), d); err == nil {
 		t.Fatal("a failed ledger write must fail the delivery so it is retried")
+	}
+	if v, err := f.store.Versions(context.Background(), layout.Key("DEMO", "api", "main")); err != nil || len(v) != 1 {
+		t.Fatalf("the first attempt stored %d versions (err %v), want 1 before its record failed", len(v), err)
 	}
 	rec := only(t, handle(t, p, d))
 	if rec.Outcome != pipeline.OutcomeArchived || rec.Commit != c {
