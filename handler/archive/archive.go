@@ -1,33 +1,32 @@
 // Package archive writes a zip of a Git tree straight from the object store, with
 // no work tree, the way "git archive --format=zip <commit>" does: the same paths
-// in the same order, the same bytes, executable bits and symbolic links, a
+// in the same order, the same contents, executable bits and symbolic links, a
 // directory entry for every directory and an empty directory for every submodule.
 //
-// Output is deterministic: every entry carries Options.Modified, so the same tree
-// read from the same store always gives byte-identical zips. When the store hands
-// out blobs as the deflate streams it keeps (DeflatedBlobs, as the clone's store
-// does), Write copies those streams instead of compressing again; the entries'
-// contents, CRCs and headers are the same, but the compressed bytes are the
-// server's, so two servers may give zips of different bytes for one tree.
-// Options.Recompress turns that off. Blobs are streamed through their readers,
-// so memory does not grow with the size of the repository, provided the object
-// store streams large objects (the clone package's store does, deltas included).
+// Output is deterministic: the same tree gives a byte-identical zip whatever store
+// it is read from (loose objects, packs made with any compression, a clone from
+// any server), because every entry carries Options.Modified and every blob is
+// compressed anew with one codec (github.com/klauspost/compress/flate) at one
+// level. The bytes depend on that codec's version: a release of the pipeline with
+// another version of it may compress the same tree to other bytes.
+//
+// Blobs are compressed in parallel, each by one worker, ahead of the entry the zip
+// is being written at; entries are written strictly in tree order. Memory stays
+// bounded: compressed data waiting to be written is held in memory up to a fixed
+// budget and beyond a few MiB per entry in temporary files, and blobs are streamed
+// through their readers, provided the object store streams large objects (the clone
+// package's store does, deltas included).
 //
 // Attributes in .gitattributes (export-ignore, export-subst) are not applied.
 package archive
 
 import (
-	"archive/zip"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 )
 
@@ -37,8 +36,16 @@ import (
 // CPU time, and costs less CPU than compress/flate at level 1.
 const DefaultLevel = 6
 
-// maxSymlink bounds the size of a symbolic link's target.
-const maxSymlink = 64 << 10
+const (
+	// maxSymlink bounds the size of a symbolic link's target.
+	maxSymlink = 64 << 10
+
+	// spillAt is how much compressed data of one entry is held in memory; more goes to a temporary file.
+	spillAt = 4 << 20
+
+	// budget bounds the memory held by entries read or compressed ahead of the one being written.
+	budget = 32 << 20
+)
 
 // Options tune an archive.
 type Options struct {
@@ -52,12 +59,15 @@ type Options struct {
 	// Level is the deflate level, 1 (fastest) to 9 (smallest); zero means DefaultLevel.
 	Level int
 
-	// Recompress makes Write compress every blob itself even when objs can hand
-	// out its stored deflate stream (see DeflatedBlobs).
-	Recompress bool
+	// TempDir is where compressed entries larger than a few MiB wait for their turn;
+	// empty means os.TempDir(). The files are removed as soon as they are created.
+	TempDir string
 
 	// codec overrides the deflate implementation, for benchmarks.
 	codec codec
+
+	// workers is the number of blobs compressed at once; zero means GOMAXPROCS.
+	workers int
 }
 
 // Stats describe a written archive.
@@ -68,7 +78,10 @@ type Stats struct {
 }
 
 // Write writes a zip of tree, read from objs, to w and returns what it wrote.
-// It stops with ctx.Err() when ctx ends. On error, w holds an incomplete zip.
+// objs is only used from one goroutine at a time, but the readers of the blobs
+// it returns are read concurrently with it and with each other.
+// It stops with ctx.Err() when ctx ends, and returns only once every goroutine
+// it started has ended. On error, w holds an incomplete zip.
 func Write(ctx context.Context, w io.Writer, objs storer.EncodedObjectStorer, tree plumbing.Hash,
 	opts Options) (Stats, error) {
 	level := opts.Level
@@ -82,138 +95,11 @@ func Write(ctx context.Context, w io.Writer, objs storer.EncodedObjectStorer, tr
 		opts.codec = klauspostCodec
 	}
 
-	cw := &countWriter{w: w}
-	a := &archiver{
-		ctx:      ctx,
-		objs:     objs,
-		zw:       zip.NewWriter(cw),
-		modified: opts.Modified.UTC(),
-		buf:      make([]byte, 32<<10),
-	}
-	a.zw.RegisterCompressor(zip.Deflate, opts.codec.compressor(level))
-	if d, ok := objs.(DeflatedBlobs); ok && !opts.Recompress {
-		a.deflated = d
-	}
-
-	if err := a.tree("", tree); err != nil {
-		return a.stats, fmt.Errorf("archive %s: %w", tree, err)
-	}
-	if err := a.zw.SetComment(opts.Comment); err != nil {
-		return a.stats, fmt.Errorf("archive %s: %w", tree, err)
-	}
-	if err := a.zw.Close(); err != nil {
-		return a.stats, fmt.Errorf("archive %s: %w", tree, err)
-	}
-	a.stats.Compressed = cw.n
-	return a.stats, nil
-}
-
-type archiver struct {
-	ctx      context.Context
-	objs     storer.EncodedObjectStorer
-	zw       *zip.Writer
-	modified time.Time
-	buf      []byte
-	stats    Stats
-	deflated DeflatedBlobs // nil unless the store has the ability and Options.Recompress is off
-}
-
-// tree writes the entries of tree h under prefix in the order git stores them,
-// which is the order git archive writes them.
-func (a *archiver) tree(prefix string, h plumbing.Hash) error {
-	t, err := object.GetTree(a.objs, h)
+	stats, err := run(ctx, w, objs, tree, opts, level)
 	if err != nil {
-		return fmt.Errorf("read tree %s%s: %w", prefix, h, err)
+		return stats, fmt.Errorf("archive %s: %w", tree, err)
 	}
-	for _, e := range t.Entries {
-		if err := a.ctx.Err(); err != nil {
-			return err
-		}
-		name := prefix + e.Name
-		switch e.Mode {
-		case filemode.Dir:
-			if err := a.dir(name + "/"); err != nil {
-				return err
-			}
-			if err := a.tree(name+"/", e.Hash); err != nil {
-				return err
-			}
-		case filemode.Submodule:
-			if err := a.dir(name + "/"); err != nil {
-				return err
-			}
-		case filemode.Regular, filemode.Deprecated:
-			err = a.file(name, e.Hash, 0o644)
-		case filemode.Executable:
-			err = a.file(name, e.Hash, 0o755)
-		case filemode.Symlink:
-			err = a.file(name, e.Hash, fs.ModeSymlink|0o777)
-		default:
-			err = fmt.Errorf("%s: unsupported mode %s", name, e.Mode)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (a *archiver) header(name string, mode fs.FileMode, method uint16) *zip.FileHeader {
-	fh := &zip.FileHeader{Name: name, Method: method, Modified: a.modified}
-	fh.SetMode(mode) // also marks the entry as made on Unix
-	return fh
-}
-
-func (a *archiver) dir(name string) error {
-	if _, err := a.zw.CreateHeader(a.header(name, fs.ModeDir|0o755, zip.Store)); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
-}
-
-// file writes the blob h as name; symbolic links hold their target, stored.
-func (a *archiver) file(name string, h plumbing.Hash, mode fs.FileMode) error {
-	if a.deflated != nil && mode&fs.ModeSymlink == 0 {
-		if done, err := a.rawFile(name, h, mode); done || err != nil {
-			return err
-		}
-	}
-	obj, err := a.objs.EncodedObject(plumbing.BlobObject, h)
-	if err != nil {
-		return fmt.Errorf("%s: read blob %s: %w", name, h, err)
-	}
-	size := obj.Size()
-	if mode&fs.ModeSymlink != 0 && size > maxSymlink {
-		return fmt.Errorf("%s: symbolic link target of %d bytes", name, size)
-	}
-
-	method := zip.Deflate
-	if size == 0 || mode&fs.ModeSymlink != 0 {
-		method = zip.Store
-	}
-	fh := a.header(name, mode, method)
-	fh.UncompressedSize64 = uint64(size)
-	zf, err := a.zw.CreateHeader(fh)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-
-	r, err := obj.Reader()
-	if err != nil {
-		return fmt.Errorf("%s: read blob %s: %w", name, h, err)
-	}
-	n, err := io.CopyBuffer(zf, &ctxReader{ctx: a.ctx, r: r}, a.buf)
-	cerr := r.Close()
-	if err == nil && n != size {
-		err = fmt.Errorf("blob %s has %d bytes, want %d", h, n, size)
-	}
-	if err = errors.Join(err, cerr); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-
-	a.stats.Files++
-	a.stats.Bytes += n
-	return nil
+	return stats, nil
 }
 
 type countWriter struct {

@@ -193,22 +193,6 @@ func TestWriteMatchesGitArchive(t *testing.T) {
 	}
 }
 
-func TestWriteIsDeterministic(t *testing.T) {
-	dir, commit, loose := buildRepo(t, fidelityFiles(), false)
-	tree := treeOf(t, dir, "main")
-	first, _ := writeZip(t, loose, tree, commit)
-	second, _ := writeZip(t, loose, tree, commit)
-	_, _, packed := buildRepo(t, fidelityFiles(), true)
-	third, _ := writeZip(t, packed, tree, commit)
-
-	if !bytes.Equal(first, second) {
-		t.Error("two archives of the same tree differ")
-	}
-	if !bytes.Equal(first, third) {
-		t.Error("archives of the same tree from loose and packed objects differ")
-	}
-}
-
 // TestSampleListing checks the entries of the sample repository against testdata/sample.golden.
 func TestSampleListing(t *testing.T) {
 	root := t.TempDir()

@@ -77,9 +77,8 @@ type Repo struct {
 	storage *objects
 }
 
-// Objects returns the object store of the clone, valid until Close. Besides
-// reading objects, it hands out blobs stored whole in the pack as their raw
-// deflate streams (a DeflatedBlob method that the archive package looks for).
+// Objects returns the object store of the clone, valid until Close. Blobs larger
+// than 1 MiB, deltas included, are streamed by their readers, not read into memory.
 func (r *Repo) Objects() storer.EncodedObjectStorer { return r.storage }
 
 // Close releases the object store and removes the clone directory.

@@ -14,9 +14,8 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
-// objects is the clone's object store with one ability more than go-git's: it
-// hands out a blob stored whole in a pack as the raw deflate stream the server
-// sent, so the archive can copy it into the zip instead of compressing it again.
+// objects is the clone's object store: go-git's, except that it rebuilds blobs
+// stored as large deltas on disk (see delta.go).
 type objects struct {
 	*filesystem.Storage
 	packs []*pack
@@ -118,57 +117,4 @@ func closePacks(packs []*pack) error {
 		errs = append(errs, p.f.Close())
 	}
 	return errors.Join(errs...)
-}
-
-// DeflatedBlob returns the raw deflate stream of blob h as stored in the clone's
-// pack, and the blob's size. ok is false when h is not stored whole in a pack
-// (a delta, or not there at all); EncodedObject still reads it then.
-func (o *objects) DeflatedBlob(h plumbing.Hash) (stream *io.SectionReader, size int64, ok bool, err error) {
-	for _, p := range o.packs {
-		off, err := p.idx.FindOffset(h)
-		if errors.Is(err, plumbing.ErrObjectNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, 0, false, fmt.Errorf("find %s: %w", h, err)
-		}
-		return p.deflated(h, off)
-	}
-	return nil, 0, false, nil
-}
-
-func (p *pack) deflated(h plumbing.Hash, off int64) (*io.SectionReader, int64, bool, error) {
-	i, found := slices.BinarySearch(p.offsets, off)
-	if !found || i+1 >= len(p.offsets) {
-		return nil, 0, false, fmt.Errorf("object %s at %d: offset not indexed", h, off)
-	}
-	end := p.offsets[i+1]
-
-	var hdr [16 + zlibHdr]byte
-	n, err := p.f.ReadAt(hdr[:], off)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, 0, false, fmt.Errorf("object %s: %w", h, err)
-	}
-	b := hdr[:n]
-	if len(b) == 0 {
-		return nil, 0, false, fmt.Errorf("object %s: empty header", h)
-	}
-	typ, size, shift, used := (b[0]>>4)&7, int64(b[0]&15), 4, 1
-	for c := b[0]; c&0x80 != 0; used++ {
-		if used >= len(b) || shift > 56 {
-			return nil, 0, false, fmt.Errorf("object %s: bad header", h)
-		}
-		c = b[used]
-		size |= int64(c&0x7f) << shift
-		shift += 7
-	}
-	if typ != packBlob {
-		return nil, 0, false, nil // a delta: only go-git can rebuild it
-	}
-	start := off + int64(used)
-	if used+zlibHdr > len(b) || b[used]&0x0f != 8 || b[used+1]&0x20 != 0 || end-start < zlibHdr+zlibTail {
-		return nil, 0, false, nil // not plain zlib deflate: leave it to go-git
-	}
-	start += zlibHdr
-	return io.NewSectionReader(p.f, start, end-zlibTail-start), size, true, nil
 }
