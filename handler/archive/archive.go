@@ -41,10 +41,10 @@ const (
 	maxSymlink = 64 << 10
 
 	// spillAt is how much compressed data of one entry is held in memory; more goes to a temporary file.
-	spillAt = 4 << 20
+	spillAt = 2 << 20
 
 	// budget bounds the memory held by entries read or compressed ahead of the one being written.
-	budget = 32 << 20
+	budget = 12 << 20
 )
 
 // Options tune an archive.

@@ -103,6 +103,7 @@ func unchangedPush(t *testing.T, e env, name string) (time.Duration, string, err
 	if res.Outcome != "unchanged" || other != 0 {
 		return 0, "", fmt.Errorf("%s: unchanged push was %s with S3 requests %s", name, res.Outcome, requests)
 	}
+	t.Logf("%s unchanged push (clone only): %v  peak RSS %d MiB", name, res.Wall.Round(time.Millisecond), res.MaxRSS>>20)
 	return res.Wall, requests, nil
 }
 
