@@ -12,6 +12,7 @@ import (
 
 	"github.com/backlog-webhook/backlog-webhook/handler/clone"
 	"github.com/backlog-webhook/backlog-webhook/handler/filekeys"
+	"github.com/backlog-webhook/backlog-webhook/handler/internal/memlimit"
 	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
 	"github.com/backlog-webhook/backlog-webhook/handler/webhook"
 )
@@ -43,6 +44,7 @@ func runArchive(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	log := textLogger(stderr, *verbose)
+	memlimit.Apply(1, os.Getenv("GOMEMLIMIT"))
 
 	if *out != "" {
 		return archiveToFile(ctx, &cfg, url, branch, *out, stdout)

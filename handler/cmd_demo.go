@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/backlog-webhook/backlog-webhook/handler/internal/memlimit"
 	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
 	"github.com/backlog-webhook/backlog-webhook/handler/server"
 )
@@ -24,6 +25,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	log := textLogger(stderr, *verbose)
+	memlimit.Apply(1, os.Getenv("GOMEMLIMIT"))
 
 	d, err := startDemo(*data, log)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/backlog-webhook/backlog-webhook/handler/dynamoledger"
+	"github.com/backlog-webhook/backlog-webhook/handler/internal/memlimit"
 	"github.com/backlog-webhook/backlog-webhook/handler/lambdaconfig"
 	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
 	"github.com/backlog-webhook/backlog-webhook/handler/s3store"
@@ -53,6 +54,8 @@ func runLambda(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Messages of a batch are archived one at a time.
+	log.DebugContext(ctx, "memory limit", slog.Int64("bytes", memlimit.Apply(1, os.Getenv("GOMEMLIMIT"))))
 
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/backlog-webhook/backlog-webhook/handler/internal/memlimit"
 	"github.com/backlog-webhook/backlog-webhook/handler/server"
 	"github.com/backlog-webhook/backlog-webhook/handler/webhook"
 )
@@ -30,6 +31,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log := textLogger(stderr, *verbose)
+	memlimit.Apply(*workers, os.Getenv("GOMEMLIMIT"))
 
 	if cfg.GitServer == "" {
 		d, err := startDemo(cfg.Data, log)

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/backlog-webhook/backlog-webhook/handler/filekeys"
+	"github.com/backlog-webhook/backlog-webhook/handler/internal/memlimit"
 	"github.com/backlog-webhook/backlog-webhook/handler/localdb"
 	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
 	"github.com/backlog-webhook/backlog-webhook/handler/s3store"
@@ -56,6 +57,8 @@ func main() {
 }
 
 func run(ctx context.Context, f flags) (err error) {
+	// The same soft memory limit the Lambda entry sets for its one archive at a time.
+	memlimit.Apply(1, os.Getenv("GOMEMLIMIT"))
 	if f.cpuProfile != "" {
 		out, err := os.Create(f.cpuProfile)
 		if err != nil {
