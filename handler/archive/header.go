@@ -23,6 +23,7 @@ func rawHeader(fh *zip.FileHeader, crc uint32, compressed, size int64) {
 	fh.CreatorVersion = fh.CreatorVersion&0xff00 | 20
 	fh.ReaderVersion = 20
 	if !fh.Modified.IsZero() {
+		//lint:ignore SA1019 CreateRaw writes the MS-DOS date and time as given, so they are set as CreateHeader would.
 		fh.ModifiedDate, fh.ModifiedTime = msDOSTime(fh)
 		var ext [9]byte
 		mt := uint32(fh.Modified.Unix())
