@@ -24,6 +24,7 @@ import (
 	"github.com/backlog-webhook/backlog-webhook/handler/layout"
 	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
 	"github.com/backlog-webhook/backlog-webhook/internal/awspeers"
+	"github.com/backlog-webhook/backlog-webhook/internal/rie"
 )
 
 // The repository, ledger table and secret of the emulator test.
@@ -95,7 +96,7 @@ func startEmuStack(t *testing.T) *emuStack {
 		"BACKLOG_GIT_SERVER_URL=" + git.ServerURL("git"), "SECRET_MANAGER_SSH_SECRET_NAME=" + emuSecret,
 		"BRANCH_RULES=" + `{"branches":["main"]}`,
 	}
-	emu := startEmulator(t, buildRIE(t), buildBootstrap(t, "./handler"), env)
+	emu := startEmulator(t, rie.Build(t), buildBootstrap(t, "./handler"), env)
 
 	return &emuStack{emu: emu, s3: awspeers.S3Client(s3URL), bucket: bucket, ledger: dynamoledger.New(dynamo, emuTable),
 		xray: daemon}

@@ -4,30 +4,17 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/backlog-webhook/backlog-webhook/internal/syncbuf"
-)
-
-// The Lambda runtime interface emulator, built from the Go module proxy as e2e does.
-const (
-	rieModule  = "github.com/aws/aws-lambda-runtime-interface-emulator"
-	rieVersion = "v0.0.0-20261030222936-bef5c4ba774d"
-	invokePath = "/2015-03-31/functions/function/invocations"
+	"github.com/backlog-webhook/backlog-webhook/internal/rie"
 )
 
 // lambdaFlags are the Makefile's flags for the Lambda package.
@@ -59,10 +46,10 @@ func measureLambda(t *testing.T, scratch string, rounds int) lambdaResult {
 	res.binary, res.zipped = fi.Size(), zippedSize(t, arm)
 
 	native := buildHandler(t, scratch, runtime.GOARCH)
-	rie := buildRIE(t)
+	emulator := rie.Build(t)
 	var inits []time.Duration
 	for range rounds {
-		inits = append(inits, coldStart(t, rie, native))
+		inits = append(inits, coldStart(t, emulator, native))
 	}
 	res.init = median(inits)
 	return res
@@ -103,33 +90,6 @@ func zippedSize(t *testing.T, bin string) int64 {
 	return int64(buf.Len())
 }
 
-// buildRIE builds the emulator once into the user cache directory (shared with e2e) and returns its path.
-func buildRIE(t *testing.T) string {
-	t.Helper()
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(cache, "backlog-webhook", "aws-lambda-rie-"+rieVersion)
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	dl := exec.Command("go", "mod", "download", "-json", rieModule+"@"+rieVersion)
-	dl.Dir, dl.Env = t.TempDir(), append(os.Environ(), "GOFLAGS=-mod=mod")
-	raw, err := dl.Output()
-	var mod struct{ Dir string }
-	if err != nil || json.Unmarshal(raw, &mod) != nil || mod.Dir == "" {
-		t.Fatalf("go mod download %s: %v", rieModule, err)
-	}
-	build := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/aws-lambda-rie")
-	build.Dir = mod.Dir
-	build.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly -buildvcs=false", "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the emulator: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // initDuration finds the emulator's init phase report: from the runtime's start to
 // its first call for the next invocation. (The REPORT line's "Init Duration" is
 // not filled in by the emulator.)
@@ -137,63 +97,28 @@ var initDuration = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
 
 // coldStart runs the function under a fresh emulator, invokes it with an empty
 // batch and returns the init duration the emulator reports.
-func coldStart(t *testing.T, rie, bootstrap string) time.Duration {
+func coldStart(t *testing.T, rieBinary, bootstrap string) time.Duration {
 	t.Helper()
-	addr, api := freeAddr(t), freeAddr(t)
 	home := t.TempDir()
-	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", api,
-		"--log-level", "info", bootstrap)
-	cmd.Dir = filepath.Dir(bootstrap)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TMPDIR=" + home,
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TMPDIR=" + home,
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIDLOOPBACKPEER", "AWS_SECRET_ACCESS_KEY=loopback-peer-secret",
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL=http://127.0.0.1:9",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60", "DYNAMODB_TABLE_NAME=ledger", "S3_BUCKET_NAME=archives",
 		"BACKLOG_GIT_SERVER_URL=git@127.0.0.1:9", "SECRET_MANAGER_SSH_SECRET_NAME=ssh",
 		"BRANCH_RULES=" + `{"branches":["main"]}`}
-	var out syncbuf.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	}()
+	emu := rie.Start(t, rieBinary, bootstrap, env, rie.LogLevel("info"))
+	defer emu.Stop()
 
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+invokePath,
-			strings.NewReader(`{"Records":[]}`))
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("emulator never answered: %v\n%s", err, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	emu.Invoke(ctx, t, []byte(`{"Records":[]}`))
 	for ctx.Err() == nil {
-		if m := initDuration.FindStringSubmatch(out.String()); m != nil {
+		if m := initDuration.FindStringSubmatch(emu.Output.String()); m != nil {
 			ms, _ := strconv.ParseFloat(m[1], 64)
 			return time.Duration(ms * float64(time.Millisecond))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("the emulator reported no init duration:\n%s", out.String())
+	t.Fatalf("the emulator reported no init duration:\n%s", emu.Output.String())
 	return 0
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
