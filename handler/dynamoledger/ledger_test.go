@@ -143,3 +143,24 @@ func TestLongPayloadIsCut(t *testing.T) {
 		t.Fatalf("stored payload is %d bytes, want %d", n, 256<<10)
 	}
 }
+
+// A body the handler cannot read names no project, repository or branch; it is
+// still recorded, and found again in the history of everything.
+func TestRejectedBodyWithoutNamesIsRecorded(t *testing.T) {
+	l, _ := newLedger(t)
+	rec := pipeline.Record{Delivery: "d-rejected", Event: "invalid", Outcome: pipeline.OutcomeRejected,
+		Reason: `malformed body: unexpected end of JSON input`, Payload: `{"type":`, Time: at(0)}
+	if err := l.Record(t.Context(), rec); err != nil {
+		t.Fatalf("Record: %v", err)
+	}
+	if err := l.Record(t.Context(), rec); !errors.Is(err, pipeline.ErrDuplicate) {
+		t.Fatalf("second Record: %v, want ErrDuplicate", err)
+	}
+	got, err := l.History(t.Context(), pipeline.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Outcome != pipeline.OutcomeRejected || got[0].Payload != rec.Payload {
+		t.Fatalf("History = %+v", got)
+	}
+}
