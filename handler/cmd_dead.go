@@ -18,7 +18,7 @@ func runDead(ctx context.Context, args []string, stdout, _ io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	l, err := cfg.open()
+	l, err := cfg.openReader(ctx)
 	if err != nil {
 		return err
 	}
@@ -29,13 +29,13 @@ func runDead(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		if err != nil {
 			return errors.New("--redrive takes a sequence number from 'handler dead'")
 		}
-		if err := l.db.Redrive(seq); err != nil {
+		if err := l.Redrive(seq); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "dead letter %d is queued again; 'handler serve' processes it\n", seq)
 		return nil
 	}
-	dead, err := l.db.Dead()
+	dead, err := l.Dead()
 	if err != nil {
 		return err
 	}

@@ -36,18 +36,18 @@ func runGet(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		key = layout.SubfolderKey(project, name, *branch, *sub)
 	}
 
-	l, err := cfg.open()
+	l, err := cfg.openReader(ctx)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
 	v := *version
 	if *commit != "" {
-		if v, err = versionOf(ctx, l.db, project, name, *branch, *commit, key); err != nil {
+		if v, err = versionOf(ctx, l, project, name, *branch, *commit, key); err != nil {
 			return err
 		}
 	}
-	n, err := copyArchive(ctx, l.store, key, v, *out)
+	n, err := copyArchive(ctx, l, key, v, *out)
 	if err != nil {
 		return err
 	}

@@ -31,12 +31,12 @@ func runList(ctx context.Context, args []string, stdout, _ io.Writer) error {
 			return fmt.Errorf("--repo %q: expected PROJECT/repo", *repo)
 		}
 	}
-	l, err := cfg.open()
+	l, err := cfg.openReader(ctx)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	recs, err := l.db.History(ctx, q)
+	recs, err := l.History(ctx, q)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/backlog-webhook/backlog-webhook/handler/internal/memlimit"
@@ -94,10 +95,19 @@ func serve(ctx context.Context, cfg *localConfig, o serveOptions, log *slog.Logg
 		MaxHeaderBytes:    64 << 10,
 	}
 
+	admin := &http.Server{
+		Handler:           server.NewAdmin(l.db, l.store, func() { _ = w.Rescan() }, log),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	adminLn := listenAdmin(filepath.Join(cfg.Data, adminSocket), log)
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
+	if adminLn != nil {
+		go func() { _ = admin.Serve(adminLn) }()
+	}
 	go func() {
 		<-ctx.Done()
 		shut, c := context.WithTimeout(context.Background(), 10*time.Second)
@@ -110,10 +120,34 @@ func serve(ctx context.Context, cfg *localConfig, o serveOptions, log *slog.Logg
 	err = srv.Serve(ln)
 	cancel()
 	werr := <-done
+	if adminLn != nil {
+		shut, c := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = admin.Shutdown(shut) // closes the listener, which removes the socket file
+		c()
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return errors.Join(err, werr)
+}
+
+// listenAdmin listens on the admin socket at path, readable by this user only. The
+// database lock is held, so a socket file left there is stale and is replaced. Without
+// the socket (a path too long for one, say) the server runs on and logs why.
+func listenAdmin(path string, log *slog.Logger) net.Listener {
+	_ = os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err == nil {
+		err = os.Chmod(path, 0o600) // the data directory is 0700 too
+	}
+	if err != nil {
+		if ln != nil {
+			_ = ln.Close()
+		}
+		log.Warn("admin socket unavailable: list, get and dead need the server stopped", "err", err.Error())
+		return nil
+	}
+	return ln
 }
 
 // randomToken returns a fresh webhook token.

@@ -25,6 +25,7 @@ const (
 // demo is a self-contained environment: an SSH Git server on loopback serving a
 // sample repository, a key it accepts, its known_hosts line and a sample push.
 type demo struct {
+	data       string
 	dir        string
 	git        *gitserver.Server
 	token      string
@@ -36,7 +37,7 @@ type demo struct {
 
 // startDemo prepares the demo under data/demo and starts its Git server.
 func startDemo(data string, log *slog.Logger) (*demo, error) {
-	d := &demo{dir: filepath.Join(data, "demo")}
+	d := &demo{data: data, dir: filepath.Join(data, "demo")}
 	root := filepath.Join(d.dir, "git")
 	if err := os.RemoveAll(root); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -99,13 +100,14 @@ Send a sample Backlog push from another terminal:
 
   sh %s
 
-The server logs each decision. Stop it with Ctrl-C, then look at what was archived:
+The server logs each decision. Look at what was archived (from another terminal, while it runs):
 
-  go run ./handler list
-  go run ./handler get --repo %s/%s --branch %s --out sample.zip
+  go run ./handler list --data %s
+  go run ./handler get --data %s --repo %s/%s --branch %s --out sample.zip
 
+Stop the server with Ctrl-C.
 `, addr, server.PathPrefix, d.script, d.git.ServerURL("git"), demoProject, demoRepo, demoBranch, d.script,
-			demoProject, demoRepo, demoBranch)
+			d.data, d.data, demoProject, demoRepo, demoBranch)
 	}
 }
 

@@ -7,9 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
 )
@@ -114,5 +117,55 @@ func TestArchiveCommand(t *testing.T) {
 
 	if _, err := runCmd(t, append([]string{"archive", "--repo", url, "--ref", "no..such"}, keys...)...); err == nil {
 		t.Fatal("an invalid branch name was accepted")
+	}
+}
+
+func TestReadCommandsWorkWhileTheServerRuns(t *testing.T) {
+	data := t.TempDir()
+	if _, err := runCmd(t, "demo", "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() {
+		served <- run(ctx, []string{"serve", "--data", data, "--listen", "127.0.0.1:0"}, io.Discard, io.Discard)
+	}()
+	socket := filepath.Join(data, adminSocket)
+	for i := 0; ; i++ {
+		if _, err := os.Stat(socket); err == nil {
+			break
+		}
+		if i == 200 {
+			cancel()
+			t.Fatalf("no admin socket after 10s (serve: %v)", <-served)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	out, err := runCmd(t, "list", "--data", data, "--json")
+	if err != nil || !strings.Contains(out, `"outcome":"archived"`) {
+		t.Errorf("list while serving: %v %q", err, out)
+	}
+	got := filepath.Join(t.TempDir(), "got.zip")
+	if _, err := runCmd(t, "get", "--data", data, "--repo", "DEMO/sample", "--branch", "main", "--out", got); err != nil {
+		t.Errorf("get while serving: %v", err)
+	} else if zr, err := zip.OpenReader(got); err != nil {
+		t.Errorf("get while serving wrote no zip: %v", err)
+	} else {
+		_ = zr.Close()
+	}
+	if _, err := runCmd(t, "get", "--data", data, "--repo", "DEMO/nothing", "--branch", "main", "--out", got); err == nil {
+		t.Error("get of an archive never made succeeded")
+	}
+	if out, err := runCmd(t, "dead", "--data", data); err != nil || !strings.HasPrefix(out, "SEQ") {
+		t.Errorf("dead while serving: %v %q", err, out)
+	}
+
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if _, err := os.Stat(socket); !os.IsNotExist(err) {
+		t.Errorf("the admin socket outlived the server: %v", err)
 	}
 }

@@ -238,6 +238,21 @@ func (w *Worker) release(g string) {
 	w.idle.Broadcast()
 }
 
+// Rescan takes in messages queued behind the Worker's back, such as a redriven dead letter.
+// The queue is read under the Worker's lock, so a message that finishes meanwhile is not taken twice.
+func (w *Worker) Rescan() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	pending, err := w.store.Pending()
+	if err != nil {
+		return err
+	}
+	for _, m := range pending {
+		w.addLocked(m)
+	}
+	return nil
+}
+
 // WaitIdle blocks until Run has started and nothing is queued or running, or ctx is done.
 func (w *Worker) WaitIdle(ctx context.Context) error {
 	select {
