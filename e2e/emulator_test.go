@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -96,7 +97,7 @@ func startEmuStack(t *testing.T) *emuStack {
 		"BACKLOG_GIT_SERVER_URL=" + git.ServerURL("git"), "SECRET_MANAGER_SSH_SECRET_NAME=" + emuSecret,
 		"BRANCH_RULES=" + `{"branches":["main"]}`,
 	}
-	emu := startEmulator(t, rie.Build(t), buildBootstrap(t, "./handler"), env)
+	emu := startEmulator(t, rie.Build(t), rie.BuildBootstrap(t, runtime.GOARCH), env)
 
 	return &emuStack{emu: emu, s3: awspeers.S3Client(s3URL), bucket: bucket, ledger: dynamoledger.New(dynamo, emuTable),
 		xray: daemon}

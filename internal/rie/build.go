@@ -85,6 +85,22 @@ func FreeAddr(t testing.TB) string {
 	return addr
 }
 
+// BootstrapFlags are the build flags of the Lambda package, as the Makefile and the stack use them.
+var BootstrapFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w -buildid="}
+
+// BuildBootstrap builds the module's ./handler for linux/goarch with BootstrapFlags
+// into a file named bootstrap in a temporary directory, and returns its path.
+func BuildBootstrap(t testing.TB, goarch string) string {
+	t.Helper()
+
+	root := goCmd(t, ".", nil, "list", "-m", "-f", "{{.Dir}}")
+	bin := filepath.Join(t.TempDir(), "bootstrap")
+	env := []string{"GOOS=linux", "GOARCH=" + goarch, "CGO_ENABLED=0"}
+	goCmd(t, root, env, append(append([]string{"build"}, BootstrapFlags...), "-o", bin, "./handler")...)
+
+	return bin
+}
+
 // goCmd runs the go command in dir with extra environment and returns its standard output.
 func goCmd(t testing.TB, dir string, env []string, args ...string) string {
 	t.Helper()

@@ -70,7 +70,7 @@ func TestBenchTable(t *testing.T) {
 		rows = append(rows, r)
 	}
 
-	lam := measureLambda(t, e.scratch, 5)
+	lam := measureLambda(t, 5)
 	table := formatTable(rows, lam, rounds)
 	t.Logf("results (%d rounds, medians):\n%s", rounds, table)
 	if out := os.Getenv("BENCH_OUT"); out != "" {
@@ -137,6 +137,6 @@ func TestLambdaPackage(t *testing.T) {
 	if os.Getenv("BENCH_TABLE") != "1" {
 		t.Skip("builds the function and the emulator; make bench runs it with BENCH_TABLE=1")
 	}
-	lam := measureLambda(t, t.TempDir(), 5)
+	lam := measureLambda(t, 5)
 	t.Logf("Lambda package: %s; init %s (linux/%s under the emulator)", lam.sizeText(), lam.initText(), lam.arch)
 }

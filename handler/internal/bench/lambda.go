@@ -6,8 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -16,9 +14,6 @@ import (
 
 	"github.com/backlog-webhook/backlog-webhook/internal/rie"
 )
-
-// lambdaFlags are the Makefile's flags for the Lambda package.
-var lambdaFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w -buildid="}
 
 // lambdaResult is the size of the Lambda package and its init time under the emulator.
 type lambdaResult struct {
@@ -35,17 +30,17 @@ func (l lambdaResult) initText() string { return l.init.Round(100 * time.Microse
 
 // measureLambda builds the arm64 package for its size, and a build for this
 // machine to time its init under the emulator (median of rounds cold starts).
-func measureLambda(t *testing.T, scratch string, rounds int) lambdaResult {
+func measureLambda(t *testing.T, rounds int) lambdaResult {
 	t.Helper()
 	res := lambdaResult{arch: runtime.GOARCH}
-	arm := buildHandler(t, scratch, "arm64")
+	arm := rie.BuildBootstrap(t, "arm64")
 	fi, err := os.Stat(arm)
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.binary, res.zipped = fi.Size(), zippedSize(t, arm)
 
-	native := buildHandler(t, scratch, runtime.GOARCH)
+	native := rie.BuildBootstrap(t, runtime.GOARCH)
 	emulator := rie.Build(t)
 	var inits []time.Duration
 	for range rounds {
@@ -53,19 +48,6 @@ func measureLambda(t *testing.T, scratch string, rounds int) lambdaResult {
 	}
 	res.init = median(inits)
 	return res
-}
-
-// buildHandler builds ./handler for linux/arch with the Lambda flags into a file named bootstrap.
-func buildHandler(t *testing.T, scratch, arch string) string {
-	t.Helper()
-	bin := filepath.Join(scratch, "lambda-"+arch, "bootstrap")
-	args := append([]string{"build"}, lambdaFlags...)
-	cmd := exec.Command("go", append(args, "-o", bin, "../../")...)
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch, "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build handler for %s: %v\n%s", arch, err, out)
-	}
-	return bin
 }
 
 // zippedSize is the size of a zip holding bin as bootstrap, as the stack packages it.
