@@ -12,6 +12,7 @@ import (
 
 	"github.com/backlog-webhook/backlog-webhook/handler/dynamoledger"
 	"github.com/backlog-webhook/backlog-webhook/handler/internal/faults"
+	"github.com/backlog-webhook/backlog-webhook/handler/internal/localenv"
 	"github.com/backlog-webhook/backlog-webhook/handler/layout"
 	"github.com/backlog-webhook/backlog-webhook/handler/localdb"
 	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
@@ -27,7 +28,7 @@ const ledgerTable = "ledger"
 // awsEnv is the pipeline over s3store and dynamoledger, each talking to its loopback
 // peer through a fault-injecting proxy, with a direct S3 client to inspect the bucket.
 type awsEnv struct {
-	*gitEnv
+	*localenv.Env
 	s3      *s3.Client // straight to the peer
 	bucket  string
 	s3Proxy *faults.HTTPProxy
@@ -38,7 +39,7 @@ type awsEnv struct {
 
 func newAWSEnv(t *testing.T, s3Faults, dbFaults []faults.Fault) *awsEnv {
 	t.Helper()
-	e := &awsEnv{gitEnv: newGitEnv(t)}
+	e := &awsEnv{Env: localenv.New(t, nil)}
 	var endpoint string
 	endpoint, e.bucket = awspeers.S3(t)
 	e.s3 = awspeers.S3Client(endpoint)
@@ -63,8 +64,8 @@ func newAWSEnv(t *testing.T, s3Faults, dbFaults []faults.Fault) *awsEnv {
 }
 
 func (e *awsEnv) pipeline() *pipeline.Pipeline {
-	return pipeline.New(pipeline.Config{GitServer: e.git.ServerURL("git"), Rules: rules.Default()},
-		e.store, e.ledger, e.keys(), nil)
+	return pipeline.New(pipeline.Config{GitServer: e.Git.ServerURL("git"), Rules: rules.Default()},
+		e.store, e.ledger, e.Keys(nil), nil)
 }
 
 // uploadsInProgress lists the multipart uploads the bucket still holds.
@@ -89,7 +90,7 @@ func (e *awsEnv) versions(t *testing.T, key string) []pipeline.Object {
 
 func TestS3FailureInMultipartUploadLeavesNothingAndRetrySucceeds(t *testing.T) {
 	e := newAWSEnv(t, []faults.Fault{{Match: faults.UploadPartNumber(2)}}, nil)
-	c := e.commit(t, "DEMO", "big", "main", bigFiles(1, 12<<20)) // three parts of 5 MiB
+	c := e.Commit(t, "DEMO", "big", "main", bigFiles(1, 12<<20)) // three parts of 5 MiB
 	key := layout.Key("DEMO", "big", "main")
 	p := e.pipeline()
 
@@ -146,7 +147,7 @@ func TestS3FailureInMultipartUploadLeavesNothingAndRetrySucceeds(t *testing.T) {
 
 func TestLedgerFailureAfterS3UploadIsCompletedByRedelivery(t *testing.T) {
 	e := newAWSEnv(t, nil, []faults.Fault{{Match: faults.DynamoDBOp("TransactWriteItems"), After: 1}})
-	c := e.commit(t, "DEMO", "api", "main", files("one\n"))
+	c := e.Commit(t, "DEMO", "api", "main", files("one\n"))
 	key := layout.Key("DEMO", "api", "main")
 	d := push(t, "DEMO", "api", "main", c)
 	p := e.pipeline()

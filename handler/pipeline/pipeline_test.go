@@ -59,18 +59,18 @@ func zipNames(t *testing.T, s pipeline.Opener, key, version string) []string {
 func TestPushArchivesThenSkipsUnchangedTree(t *testing.T) {
 	f := newFixture(t, rules.Default())
 	p := f.pipeline(nil, nil)
-	c1 := f.commit(t, "DEMO", "api", "main", files("one\n"))
+	c1 := f.Commit(t, "DEMO", "api", "main", files("one\n"))
 	key := layout.Key("DEMO", "api", "main")
 
 	first := only(t, handle(t, p, push(t, "DEMO", "api", "main", c1)))
 	if first.Outcome != pipeline.OutcomeArchived || first.Commit != c1 || first.Key != key || first.Version == "" {
 		t.Fatalf("first push: %+v", first)
 	}
-	head, err := f.store.Head(context.Background(), key)
+	head, err := f.Store.Head(context.Background(), key)
 	if err != nil || head.Version != first.Version || head.Meta.Tree != first.Tree || head.Meta.Commit != c1 {
 		t.Fatalf("head %+v (err %v) does not match record %+v", head, err, first)
 	}
-	if got := strings.Join(zipNames(t, f.store, key, first.Version), " "); !strings.Contains(got, "bin/run.sh") ||
+	if got := strings.Join(zipNames(t, f.Store, key, first.Version), " "); !strings.Contains(got, "bin/run.sh") ||
 		!strings.Contains(got, "docs/current.md") {
 		t.Fatalf("archive holds %s", got)
 	}
@@ -87,16 +87,16 @@ func TestPushArchivesThenSkipsUnchangedTree(t *testing.T) {
 		t.Fatalf("same tree, new webhook: %+v", r)
 	}
 
-	c2 := f.commit(t, "DEMO", "api", "main", files("two\n"))
+	c2 := f.Commit(t, "DEMO", "api", "main", files("two\n"))
 	second := only(t, handle(t, p, push(t, "DEMO", "api", "main", c2)))
 	if second.Outcome != pipeline.OutcomeArchived || second.Version == first.Version || second.Commit != c2 {
 		t.Fatalf("second push: %+v", second)
 	}
-	versions, err := f.store.Versions(context.Background(), key)
+	versions, err := f.Store.Versions(context.Background(), key)
 	if err != nil || len(versions) != 2 {
 		t.Fatalf("%d versions (err %v), want 2", len(versions), err)
 	}
-	hist, err := f.db.History(context.Background(), pipeline.Query{Commit: c2})
+	hist, err := f.DB.History(context.Background(), pipeline.Query{Commit: c2})
 	if err != nil || len(hist) != 1 || hist[0].Version != second.Version {
 		t.Fatalf("history of %s: %+v (err %v)", c2, hist, err)
 	}
@@ -108,7 +108,7 @@ func TestPushArchivesEachSubfolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := newFixture(t, r)
-	c := f.commit(t, "DEMO", "mono", "main", files("x\n"))
+	c := f.Commit(t, "DEMO", "mono", "main", files("x\n"))
 	res := handle(t, f.pipeline(nil, nil), push(t, "DEMO", "mono", "main", c))
 	var keys []string
 	for _, rec := range res.Records {
@@ -121,7 +121,7 @@ func TestPushArchivesEachSubfolder(t *testing.T) {
 	if strings.Join(keys, " ") != want {
 		t.Fatalf("keys %v, want %s", keys, want)
 	}
-	if names := zipNames(t, f.store, res.Records[1].Key, ""); strings.Join(names, " ") != "current.md guide.md" {
+	if names := zipNames(t, f.Store, res.Records[1].Key, ""); strings.Join(names, " ") != "current.md guide.md" {
 		t.Fatalf("docs archive holds %v", names)
 	}
 }
@@ -156,7 +156,7 @@ func TestEventsThatArchiveNothingAreRecorded(t *testing.T) {
 			}
 		})
 	}
-	hist, err := f.db.History(context.Background(), pipeline.Query{})
+	hist, err := f.DB.History(context.Background(), pipeline.Query{})
 	if err != nil || len(hist) != len(tests) {
 		t.Fatalf("ledger holds %d records (err %v), want %d", len(hist), err, len(tests))
 	}
@@ -179,21 +179,21 @@ func (l *flakyLedger) Record(ctx context.Context, r pipeline.Record) error {
 
 func TestLedgerFailureAfterUploadIsCompletedByRedelivery(t *testing.T) {
 	f := newFixture(t, rules.Default())
-	c := f.commit(t, "DEMO", "api", "main", files("one\n"))
+	c := f.Commit(t, "DEMO", "api", "main", files("one\n"))
 	d := push(t, "DEMO", "api", "main", c)
-	p := f.pipeline(nil, &flakyLedger{Ledger: f.db, n: 1})
+	p := f.pipeline(nil, &flakyLedger{Ledger: f.DB, n: 1})
 
 	if _, err := p.Handle(context.Background(), d); err == nil {
 		t.Fatal("a failed ledger write must fail the delivery so it is retried")
 	}
-	if v, err := f.store.Versions(context.Background(), layout.Key("DEMO", "api", "main")); err != nil || len(v) != 1 {
+	if v, err := f.Store.Versions(context.Background(), layout.Key("DEMO", "api", "main")); err != nil || len(v) != 1 {
 		t.Fatalf("the first attempt stored %d versions (err %v), want 1 before its record failed", len(v), err)
 	}
 	rec := only(t, handle(t, p, d))
 	if rec.Outcome != pipeline.OutcomeArchived || rec.Commit != c {
 		t.Fatalf("redelivery recorded %+v, want the archived version", rec)
 	}
-	versions, err := f.store.Versions(context.Background(), layout.Key("DEMO", "api", "main"))
+	versions, err := f.Store.Versions(context.Background(), layout.Key("DEMO", "api", "main"))
 	if err != nil || len(versions) != 1 || versions[0].Version != rec.Version {
 		t.Fatalf("versions %+v (err %v), want exactly the recorded one", versions, err)
 	}

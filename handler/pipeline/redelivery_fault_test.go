@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/backlog-webhook/backlog-webhook/handler/internal/localenv"
 	"github.com/backlog-webhook/backlog-webhook/handler/layout"
 	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
 	"github.com/backlog-webhook/backlog-webhook/handler/rules"
@@ -14,18 +15,18 @@ import (
 // A webhook delivered again after it was processed, when the branch has moved on since,
 // must not store a version that no ledger record points at.
 func TestRedeliveryAfterTheBranchMovedStoresNoUnrecordedVersion(t *testing.T) {
-	e := newGitEnv(t)
-	store, db := localAdapters(t)
-	p := pipeline.New(pipeline.Config{GitServer: e.git.ServerURL("git"), Rules: rules.Default()}, store, db,
-		e.keys(), nil)
+	e := localenv.New(t, nil)
+	store, db := e.Store, e.DB
+	p := pipeline.New(pipeline.Config{GitServer: e.Git.ServerURL("git"), Rules: rules.Default()}, store, db,
+		e.Keys(nil), nil)
 	key := layout.Key("DEMO", "api", "main")
 
-	c1 := e.commit(t, "DEMO", "api", "main", files("one\n"))
+	c1 := e.Commit(t, "DEMO", "api", "main", files("one\n"))
 	d1 := push(t, "DEMO", "api", "main", c1)
 	if _, err := p.Handle(t.Context(), d1); err != nil {
 		t.Fatal(err)
 	}
-	c2 := e.commit(t, "DEMO", "api", "main", files("two\n"))
+	c2 := e.Commit(t, "DEMO", "api", "main", files("two\n"))
 	if _, err := p.Handle(t.Context(), d1); err != nil { // the first webhook again, late
 		t.Fatalf("redelivery: %v", err)
 	}
@@ -76,12 +77,12 @@ func (l *failNth) Record(ctx context.Context, r pipeline.Record) error {
 // A local server killed after the store published a version but before it moved the key's
 // current pointer must not end with two versions of one tree once the delivery is redone.
 func TestCrashBeforeCurrentMovedStoresNoSecondCopy(t *testing.T) {
-	e := newGitEnv(t)
-	dir, store, db := localAdaptersAt(t)
-	cfg := pipeline.Config{GitServer: e.git.ServerURL("git"), Rules: rules.Default()}
+	e := localenv.New(t, nil)
+	dir, store, db := e.StoreDir, e.Store, e.DB
+	cfg := pipeline.Config{GitServer: e.Git.ServerURL("git"), Rules: rules.Default()}
 	key := layout.Key("DEMO", "api", "main")
-	c1 := e.commit(t, "DEMO", "api", "main", files("one\n"))
-	p := pipeline.New(cfg, store, db, e.keys(), nil)
+	c1 := e.Commit(t, "DEMO", "api", "main", files("one\n"))
+	p := pipeline.New(cfg, store, db, e.Keys(nil), nil)
 	if _, err := p.Handle(t.Context(), push(t, "DEMO", "api", "main", c1)); err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +93,9 @@ func TestCrashBeforeCurrentMovedStoresNoSecondCopy(t *testing.T) {
 
 	// The second push uploads, then "crashes": its record is never written and @current
 	// still names the first version.
-	c2 := e.commit(t, "DEMO", "api", "main", files("two\n"))
+	c2 := e.Commit(t, "DEMO", "api", "main", files("two\n"))
 	d2 := push(t, "DEMO", "api", "main", c2)
-	crashing := pipeline.New(cfg, store, &failNth{Ledger: db, n: 2}, e.keys(), nil) // the claim passes, the record fails
+	crashing := pipeline.New(cfg, store, &failNth{Ledger: db, n: 2}, e.Keys(nil), nil) // the claim passes, the record fails
 	if _, err := crashing.Handle(t.Context(), d2); err == nil {
 		t.Fatal("want the failed record to fail the delivery")
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,38 +14,13 @@ import (
 	"github.com/backlog-webhook/backlog-webhook/handler/clone"
 	"github.com/backlog-webhook/backlog-webhook/handler/gitserver"
 	"github.com/backlog-webhook/backlog-webhook/handler/internal/faults"
+	"github.com/backlog-webhook/backlog-webhook/handler/internal/localenv"
 	"github.com/backlog-webhook/backlog-webhook/handler/layout"
-	"github.com/backlog-webhook/backlog-webhook/handler/localdb"
-	"github.com/backlog-webhook/backlog-webhook/handler/localstore"
 	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
 	"github.com/backlog-webhook/backlog-webhook/handler/rules"
 	"github.com/backlog-webhook/backlog-webhook/handler/sqsbatch"
 	"github.com/backlog-webhook/backlog-webhook/handler/webhook"
 )
-
-// localAdapters opens a local store and ledger in a fresh directory.
-func localAdapters(t *testing.T) (*localstore.Store, *localdb.DB) {
-	t.Helper()
-	_, store, db := localAdaptersAt(t)
-	return store, db
-}
-
-// localAdaptersAt is localAdapters that also returns the directory the store keeps its archives in.
-func localAdaptersAt(t *testing.T) (string, *localstore.Store, *localdb.DB) {
-	t.Helper()
-	dir := t.TempDir()
-	store, err := localstore.Open(filepath.Join(dir, "archives"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	db, err := localdb.Open(filepath.Join(dir, "ledger.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return filepath.Join(dir, "archives"), store, db
-}
 
 func TestSSHRefusalsNameTheirCause(t *testing.T) {
 	other, otherPub, err := gitserver.NewKey()
@@ -55,34 +29,34 @@ func TestSSHRefusalsNameTheirCause(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		break_ func(t *testing.T, e *gitEnv)
+		break_ func(t *testing.T, e *localenv.Env)
 		want   error
 		text   string
 	}{
-		{"key refused", func(t *testing.T, e *gitEnv) { writeFile(t, e.keyFile, other) }, clone.ErrAuthRefused,
+		{"key refused", func(t *testing.T, e *localenv.Env) { writeFile(t, e.KeyFile, other) }, clone.ErrAuthRefused,
 			"refused"},
-		{"host key mismatch", func(t *testing.T, e *gitEnv) {
-			writeFile(t, e.hostsFile, []byte(knownhosts.Line([]string{knownhosts.Normalize(e.git.Addr())}, otherPub)+"\n"))
+		{"host key mismatch", func(t *testing.T, e *localenv.Env) {
+			writeFile(t, e.KnownHostsFile, []byte(knownhosts.Line([]string{knownhosts.Normalize(e.Git.Addr())}, otherPub)+"\n"))
 		}, clone.ErrHostKeyMismatch, "mismatch"},
-		{"host unknown", func(t *testing.T, e *gitEnv) {
-			writeFile(t, e.hostsFile, []byte(knownhosts.Line([]string{"[127.0.0.1]:1"}, e.git.HostKey())+"\n"))
+		{"host unknown", func(t *testing.T, e *localenv.Env) {
+			writeFile(t, e.KnownHostsFile, []byte(knownhosts.Line([]string{"[127.0.0.1]:1"}, e.Git.HostKey())+"\n"))
 		}, clone.ErrHostUnknown, "known_hosts"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newGitEnv(t)
-			c := e.commit(t, "DEMO", "api", "main", files("one\n"))
+			e := localenv.New(t, nil)
+			c := e.Commit(t, "DEMO", "api", "main", files("one\n"))
 			tc.break_(t, e)
-			store, db := localAdapters(t)
-			p := pipeline.New(pipeline.Config{GitServer: e.git.ServerURL("git"), Rules: rules.Default()},
-				store, db, e.keys(), nil)
+			store, db := e.Store, e.DB
+			p := pipeline.New(pipeline.Config{GitServer: e.Git.ServerURL("git"), Rules: rules.Default()},
+				store, db, e.Keys(nil), nil)
 
 			_, err := p.Handle(t.Context(), push(t, "DEMO", "api", "main", c))
 			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) ||
 				!strings.Contains(err.Error(), "DEMO/api") {
 				t.Fatalf("error %v, want %v naming the repository and %q", err, tc.want, tc.text)
 			}
-			for _, key := range [][]byte{e.priv, other} {
+			for _, key := range [][]byte{e.PrivateKey, other} {
 				for line := range strings.Lines(string(key)) {
 					if l := strings.TrimSpace(line); len(l) > 8 && strings.Contains(err.Error(), l) {
 						t.Fatalf("the error repeats a line of a private key: %v", err)
@@ -100,21 +74,21 @@ func TestSSHRefusalsNameTheirCause(t *testing.T) {
 }
 
 func TestStalledCloneIsStoppedBeforeTheLambdaDeadline(t *testing.T) {
-	e := newGitEnv(t)
-	stalled := e.commit(t, "DEMO", "big", "main", bigFiles(2, 4<<20))
-	next := e.commit(t, "DEMO", "small", "main", files("small\n"))
-	proxy, err := faults.StartTCP(e.git.Addr())
+	e := localenv.New(t, nil)
+	stalled := e.Commit(t, "DEMO", "big", "main", bigFiles(2, 4<<20))
+	next := e.Commit(t, "DEMO", "small", "main", files("small\n"))
+	proxy, err := faults.StartTCP(e.Git.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = proxy.Close() })
 	proxy.StallAfter(256 << 10) // past the SSH handshake, in the middle of the pack
-	e.trustAt(t, proxy.Addr())
+	trustAt(t, e, proxy.Addr())
 
-	store, db := localAdapters(t)
+	store, db := e.Store, e.DB
 	tmp := t.TempDir()
 	p := pipeline.New(pipeline.Config{GitServer: "git@" + proxy.Addr(), Rules: rules.Default(), TempDir: tmp},
-		store, db, e.keys(), nil)
+		store, db, e.Keys(nil), nil)
 	h := &sqsbatch.Handler{Reserve: 2 * time.Second, Process: func(ctx context.Context, d webhook.Delivery) error {
 		_, err := p.Handle(ctx, d)
 		return err

@@ -119,21 +119,21 @@ func TestServerKilledMidWorkLosesAndDuplicatesNothing(t *testing.T) {
 	}
 	bin := buildHandler(t)
 	f := newFlow(t, nil)
-	proxy, err := faults.StartTCP(f.git.Addr())
+	proxy, err := faults.StartTCP(f.Git.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = proxy.Close() })
 	proxy.Throttle(1 << 20) // slow clones, so the kill lands with work in flight
 	hosts := filepath.Join(t.TempDir(), "known_hosts")
-	writeFile(t, hosts, []byte(knownhosts.Line([]string{knownhosts.Normalize(proxy.Addr())}, f.git.HostKey())+"\n"))
+	writeFile(t, hosts, []byte(knownhosts.Line([]string{knownhosts.Normalize(proxy.Addr())}, f.Git.HostKey())+"\n"))
 
 	const repos, pushes = 6, 4
 	var bodies [][]byte
 	for r := range repos {
 		repo := fmt.Sprintf("svc%d", r)
 		for i := range pushes {
-			c, err := gitserver.BuildRepo(context.Background(), gitserver.RepoDir(f.root, "DEMO", repo), "main",
+			c, err := gitserver.BuildRepo(context.Background(), gitserver.RepoDir(f.Root, "DEMO", repo), "main",
 				[]gitserver.File{{Path: "README.md", Data: fmt.Appendf(nil, "%s %d\n", repo, i)},
 					{Path: "blob.bin", Data: bytes.Repeat(fmt.Appendf(nil, "%d%s", i, repo), 40_000)}})
 			if err != nil {
@@ -145,7 +145,7 @@ func TestServerKilledMidWorkLosesAndDuplicatesNothing(t *testing.T) {
 
 	const token = "crash-test-token-5d2e"
 	data := t.TempDir()
-	args := []string{"--data", data, "--git-server", "git@" + proxy.Addr(), "--ssh-key", f.keyFile,
+	args := []string{"--data", data, "--git-server", "git@" + proxy.Addr(), "--ssh-key", f.KeyFile,
 		"--known-hosts", hosts, "--token", token, "--workers", "2"}
 	addr := freeAddr(t)
 	url := "http://" + addr + "/backlog-webhook/" + token

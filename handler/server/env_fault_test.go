@@ -9,16 +9,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	gossh "golang.org/x/crypto/ssh"
-
-	"github.com/backlog-webhook/backlog-webhook/handler/filekeys"
 	"github.com/backlog-webhook/backlog-webhook/handler/gitserver"
-	"github.com/backlog-webhook/backlog-webhook/handler/localdb"
-	"github.com/backlog-webhook/backlog-webhook/handler/localstore"
+	"github.com/backlog-webhook/backlog-webhook/handler/internal/localenv"
 	"github.com/backlog-webhook/backlog-webhook/handler/pipeline"
 	"github.com/backlog-webhook/backlog-webhook/handler/rules"
 	"github.com/backlog-webhook/backlog-webhook/handler/server"
@@ -28,15 +23,9 @@ import (
 // flow is the whole local mode in one process: an SSH Git server on loopback, key
 // files, the local store and ledger, and the pipeline over them.
 type flow struct {
-	root      string
-	git       *gitserver.Server
-	priv      []byte
-	keyFile   string
-	hostsFile string
-	store     *localstore.Store
-	db        *localdb.DB
-	pipe      *pipeline.Pipeline
-	log       *slog.Logger
+	*localenv.Env
+	pipe *pipeline.Pipeline
+	log  *slog.Logger
 }
 
 // newFlow builds a flow whose components all log to log (nil discards).
@@ -45,52 +34,22 @@ func newFlow(t *testing.T, log *slog.Logger) *flow {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	dir := t.TempDir()
-	f := &flow{root: filepath.Join(dir, "git"), keyFile: filepath.Join(dir, "id_ed25519"),
-		hostsFile: filepath.Join(dir, "known_hosts"), log: log}
-	if err := os.MkdirAll(f.root, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	priv, pub, err := gitserver.NewKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.priv = priv
-	f.git, err = gitserver.Start(gitserver.Options{Root: f.root, AuthorizedKeys: []gossh.PublicKey{pub}, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = f.git.Close() })
-	writeFile(t, f.keyFile, priv)
-	writeFile(t, f.hostsFile, f.git.KnownHosts())
-
-	if f.store, err = localstore.Open(filepath.Join(dir, "archives")); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = f.store.Close() })
-	if f.db, err = localdb.Open(filepath.Join(dir, "backlog-webhook.db")); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = f.db.Close() })
-	f.pipe = f.pipelineFor(f.git.ServerURL("git"))
+	f := &flow{Env: localenv.New(t, log), log: log}
+	f.pipe = f.pipelineFor(f.Git.ServerURL("git"))
 	return f
 }
 
 // pipelineFor returns a pipeline over the flow's adapters and keys that clones from gitServer.
 func (f *flow) pipelineFor(gitServer string) *pipeline.Pipeline {
-	return pipeline.New(pipeline.Config{GitServer: gitServer, Rules: rules.Default()}, f.store, f.db,
-		filekeys.New(f.keyFile, f.hostsFile, filekeys.WithLogger(f.log)), f.log)
+	return pipeline.New(pipeline.Config{GitServer: gitServer, Rules: rules.Default()}, f.Store, f.DB,
+		f.Keys(f.log), f.log)
 }
 
 // commit makes a tree whose README says text the new tip of main in PROJECT/repo.
 func (f *flow) commit(t *testing.T, project, repo, text string) string {
 	t.Helper()
-	id, err := gitserver.BuildRepo(context.Background(), gitserver.RepoDir(f.root, project, repo), "main",
+	return f.Commit(t, project, repo, "main",
 		[]gitserver.File{{Path: "README.md", Data: []byte(text)}, {Path: "src/main.go", Data: []byte("package main\n")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
 }
 
 // handle is a ProcessFunc running the flow's pipeline.
@@ -104,12 +63,12 @@ func (f *flow) handle(ctx context.Context, d webhook.Delivery) error {
 func serve(t *testing.T, f *flow, token string, process server.ProcessFunc, cfg server.WorkerConfig) (string,
 	*server.Worker) {
 	t.Helper()
-	w := server.NewWorker(f.db, process, cfg, f.log)
+	w := server.NewWorker(f.DB, process, cfg, f.log)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: server.NewIntake(token, f.db, w.Add, f.log), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: server.NewIntake(token, f.DB, w.Add, f.log), ReadHeaderTimeout: 10 * time.Second}
 	ctx, cancel := context.WithCancel(context.Background())
 	served, ran := make(chan error, 1), make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

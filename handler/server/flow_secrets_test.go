@@ -60,21 +60,21 @@ func TestNoTokenOrKeyMaterialInLogsAnswersOrErrors(t *testing.T) {
 		seen = append(seen, string(raw))
 	}
 
-	writeFile(t, f.keyFile, other) // a key the server refuses
+	writeFile(t, f.KeyFile, other) // a key the server refuses
 	push()
-	writeFile(t, f.keyFile, other[:len(other)/2]) // a damaged key file
+	writeFile(t, f.KeyFile, other[:len(other)/2]) // a damaged key file
 	push()
-	writeFile(t, f.keyFile, f.priv)
-	writeFile(t, f.hostsFile, []byte(knownhosts.Line([]string{knownhosts.Normalize(f.git.Addr())}, otherPub)+"\n"))
+	writeFile(t, f.KeyFile, f.PrivateKey)
+	writeFile(t, f.KnownHostsFile, []byte(knownhosts.Line([]string{knownhosts.Normalize(f.Git.Addr())}, otherPub)+"\n"))
 	push() // host key mismatch
-	writeFile(t, f.hostsFile, f.git.KnownHosts())
+	writeFile(t, f.KnownHostsFile, f.Git.KnownHosts())
 	push() // works again
 
-	dead, err := f.db.Dead()
+	dead, err := f.DB.Dead()
 	if err != nil {
 		t.Fatal(err)
 	}
-	hist, err := f.db.History(t.Context(), pipeline.Query{})
+	hist, err := f.DB.History(t.Context(), pipeline.Query{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestNoTokenOrKeyMaterialInLogsAnswersOrErrors(t *testing.T) {
 	}
 
 	secrets := []string{token}
-	for _, key := range [][]byte{f.priv, other} {
+	for _, key := range [][]byte{f.PrivateKey, other} {
 		for line := range strings.Lines(string(key)) {
 			if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "-----") {
 				secrets = append(secrets, l)

@@ -127,7 +127,7 @@ func soak(t *testing.T) time.Duration {
 				if ctx.Err() != nil {
 					return
 				}
-				c, err := gitserver.BuildRepo(ctx, gitserver.RepoDir(f.root, "SOAK", repo), "main",
+				c, err := gitserver.BuildRepo(ctx, gitserver.RepoDir(f.Root, "SOAK", repo), "main",
 					[]gitserver.File{{Path: "README.md", Data: fmt.Appendf(nil, "%s change %d\n", repo, i)}})
 				if err == nil {
 					var id string
@@ -161,13 +161,13 @@ func soak(t *testing.T) time.Duration {
 				done[name], len(sent[r]))
 		}
 	}
-	if p, err := f.db.Pending(); err != nil || len(p) != 0 {
+	if p, err := f.DB.Pending(); err != nil || len(p) != 0 {
 		t.Errorf("%d still queued (err %v)", len(p), err)
 	}
-	if d, err := f.db.Dead(); err != nil || len(d) != 0 {
+	if d, err := f.DB.Dead(); err != nil || len(d) != 0 {
 		t.Errorf("%d dead letters (err %v)", len(d), err)
 	}
-	hist, err := f.db.History(t.Context(), pipeline.Query{Project: "SOAK"})
+	hist, err := f.DB.History(t.Context(), pipeline.Query{Project: "SOAK"})
 	if err != nil || len(hist) != soakRepos*soakPerRepo {
 		t.Errorf("ledger holds %d records (err %v), want %d", len(hist), err, soakRepos*soakPerRepo)
 	}

@@ -30,20 +30,20 @@ func TestSSHRefusalEndsInDeadLettersWhileOtherRepositoriesFlow(t *testing.T) {
 		cause string
 	}{
 		{"key refused", func(t *testing.T, f *flow) *gitserver.Server {
-			s, err := gitserver.Start(gitserver.Options{Root: f.root, AuthorizedKeys: []gossh.PublicKey{otherPub}})
+			s, err := gitserver.Start(gitserver.Options{Root: f.Root, AuthorizedKeys: []gossh.PublicKey{otherPub}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			appendFile(t, f.hostsFile, s.KnownHosts())
+			appendFile(t, f.KnownHostsFile, s.KnownHosts())
 			return s
 		}, "refused"},
 		{"host key mismatch", func(t *testing.T, f *flow) *gitserver.Server {
-			s, err := gitserver.Start(gitserver.Options{Root: f.root, AuthorizedKeys: []gossh.PublicKey{
-				mustPublic(t, f.priv)}})
+			s, err := gitserver.Start(gitserver.Options{Root: f.Root, AuthorizedKeys: []gossh.PublicKey{
+				mustPublic(t, f.PrivateKey)}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			appendFile(t, f.hostsFile, []byte(knownhosts.Line([]string{knownhosts.Normalize(s.Addr())}, otherPub)+"\n"))
+			appendFile(t, f.KnownHostsFile, []byte(knownhosts.Line([]string{knownhosts.Normalize(s.Addr())}, otherPub)+"\n"))
 			return s
 		}, "mismatch"},
 	}
@@ -74,7 +74,7 @@ func TestSSHRefusalEndsInDeadLettersWhileOtherRepositoriesFlow(t *testing.T) {
 			}
 			waitIdle(t, w)
 
-			dead, err := f.db.Dead()
+			dead, err := f.DB.Dead()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -84,12 +84,12 @@ func TestSSHRefusalEndsInDeadLettersWhileOtherRepositoriesFlow(t *testing.T) {
 					attempts, tc.cause)
 			}
 			for _, repo := range others {
-				hist, err := f.db.History(t.Context(), pipeline.Query{Project: "DEMO", Repo: repo})
+				hist, err := f.DB.History(t.Context(), pipeline.Query{Project: "DEMO", Repo: repo})
 				if err != nil || len(hist) != 1 || hist[0].Outcome != pipeline.OutcomeArchived {
 					t.Errorf("DEMO/%s: ledger %+v (err %v), want archived", repo, hist, err)
 				}
 			}
-			if p, err := f.db.Pending(); err != nil || len(p) != 0 {
+			if p, err := f.DB.Pending(); err != nil || len(p) != 0 {
 				t.Fatalf("%d still queued (err %v)", len(p), err)
 			}
 		})
@@ -145,7 +145,7 @@ func TestDuplicatedAndReorderedPushesKeepOneVersionPerTreeInHistoryOrder(t *test
 	waitIdle(t, w)
 
 	key := layout.Key("DEMO", "api", "main")
-	versions, err := f.store.Versions(t.Context(), key) // newest first
+	versions, err := f.Store.Versions(t.Context(), key) // newest first
 	if err != nil || len(versions) == 0 {
 		t.Fatalf("versions: %d (err %v)", len(versions), err)
 	}
@@ -173,7 +173,7 @@ func TestDuplicatedAndReorderedPushesKeepOneVersionPerTreeInHistoryOrder(t *test
 		t.Fatalf("the current version holds commit position %d, want the tip %d", last, commits-1)
 	}
 
-	hist, err := f.db.History(t.Context(), pipeline.Query{Project: "DEMO", Repo: "api"})
+	hist, err := f.DB.History(t.Context(), pipeline.Query{Project: "DEMO", Repo: "api"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestDuplicatedAndReorderedPushesKeepOneVersionPerTreeInHistoryOrder(t *test
 // openVersion reads one version's metadata back.
 func openVersion(t *testing.T, f *flow, key, version string) (int64, pipeline.Object, error) {
 	t.Helper()
-	rc, obj, err := f.store.Open(t.Context(), key, version)
+	rc, obj, err := f.Store.Open(t.Context(), key, version)
 	if err != nil {
 		return 0, obj, err
 	}
